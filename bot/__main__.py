@@ -1,0 +1,118 @@
+"""Command line: run · sandbox · check-config · db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bot.config import Config
+
+DEFAULT_CONFIG = Path("config/config.yaml")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ssphub-bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the bot")
+    run.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    check = commands.add_parser("check-config", help="validate a configuration file")
+    check.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="migrate the schema to the latest version")
+    upgrade.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    sandbox = commands.add_parser(
+        "sandbox", help="run the bot against a throw-away local homeserver and sample feeds"
+    )
+    sandbox.add_argument("--data-dir", type=Path, default=Path("data"))
+    sandbox.add_argument(
+        "--demo", action="store_true", help="play a short scripted conversation, print it, and exit"
+    )
+    return parser
+
+
+def _load(path: Path) -> Config:
+    from bot.config import load_config
+
+    return load_config(path)
+
+
+def check_config(path: Path) -> int:
+    """Print every problem of the file and return 2, or say it is valid and return 0."""
+    try:
+        _load(path)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    print(f"{path}: valid")
+    return 0
+
+
+def db_upgrade(path: Path) -> int:
+    from bot.storage.migrate import upgrade_sync
+
+    upgrade_sync(_load(path).database_url_or_default)
+    print("database schema is up to date")
+    return 0
+
+
+async def _until_signalled() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+def run(path: Path) -> int:
+    from bot.app import App, run_until_stopped
+    from bot.logs import setup_logging
+
+    config = _load(path)
+    setup_logging(config.logging.level)
+
+    async def main() -> None:
+        await run_until_stopped(App(config), await _until_signalled())
+
+    asyncio.run(main())
+    return 0
+
+
+def sandbox(data_dir: Path, demo: bool) -> int:
+    from bot.logs import setup_logging
+    from bot.sandbox.run import run_sandbox
+
+    setup_logging("WARNING" if demo else "INFO")
+
+    async def main() -> int:
+        return await run_sandbox(data_dir, demo=demo, stop=await _until_signalled())
+
+    return asyncio.run(main())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "check-config":
+            return check_config(args.config)
+        if args.command == "db":
+            return db_upgrade(args.config)
+        if args.command == "sandbox":
+            return sandbox(args.data_dir, args.demo)
+        return run(args.config)
+    except ConfigError as error:
+        print("\n".join(error.problems), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""Composition root: builds storage, the Matrix client, services and routers; starts and stops."""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from bot.clock import Clock, SystemClock
+from bot.commands import meta
+from bot.commands.context import reply_to
+from bot.commands.router import Dispatcher
+from bot.config import Config
+from bot.i18n import catalogue
+from bot.matrix.gateway import MatrixGateway
+from bot.matrix.postbox import MatrixPostbox
+from bot.matrix.sender import Sender
+from bot.matrix.session import LoginSettings, Session
+from bot.messages import IncomingMessage
+from bot.services.permissions import Permissions
+from bot.services.ratelimit import RateLimiter
+from bot.services.registry import Services
+from bot.storage import migrate, state
+from bot.storage.db import Database
+from bot.supervise import TaskSet
+from bot.web import Health, WebServer
+
+log = logging.getLogger(__name__)
+SYNC_TOKEN = "sync_token"
+
+
+class DatabaseTokens:
+    """The sync token, kept in the bot's database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def load(self) -> str | None:
+        async with self.db.session() as session:
+            return await state.get_value(session, SYNC_TOKEN)
+
+    async def save(self, token: str) -> None:
+        async with self.db.session() as session:
+            await state.set_value(session, SYNC_TOKEN, token)
+
+
+class InvitePolicy:
+    """Invitations are accepted from organisers and from users of allowed servers only."""
+
+    def __init__(self, organisers: frozenset[str], server_patterns: tuple[str, ...]) -> None:
+        self.organisers = organisers
+        self.patterns = server_patterns
+
+    def __call__(self, inviter: str) -> bool:
+        if inviter in self.organisers:
+            return True
+        server = inviter.partition(":")[2].lower()
+        return any(fnmatch.fnmatchcase(server, pattern.lower()) for pattern in self.patterns)
+
+
+class App:
+    """The running bot: owns every long-lived part and their order of start and stop."""
+
+    def __init__(self, config: Config, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.db = Database(config.database_url_or_default)
+        self.tasks = TaskSet()
+        self.room_ids: list[str] = []
+        self.gateway: MatrixGateway | None = None
+        self.sender: Sender | None = None
+        self.web: WebServer | None = None
+        self.dispatcher: Dispatcher | None = None
+        self._sync_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Migrate, log in, and start syncing, sending and serving."""
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        await migrate.upgrade(self.config.database_url_or_default)
+        client = await Session(self._login_settings(), self.config.data_dir).open()
+        self.gateway = MatrixGateway(
+            client,
+            clock=self.clock,
+            tokens=DatabaseTokens(self.db),
+            command_grace=timedelta(seconds=self.config.matrix.command_grace_seconds),
+            invite_allowed=InvitePolicy(
+                frozenset(self.config.organisers), tuple(self.config.allowed_invite_servers)
+            ),
+            sync_timeout_ms=self.config.matrix.sync_timeout_ms,
+        )
+        self.sender = Sender(
+            self.db,
+            self.gateway,
+            self.clock,
+            pace_seconds=self.config.sending.pace_seconds,
+            max_backoff_seconds=self.config.sending.max_backoff_seconds,
+        )
+        self.dispatcher = self._dispatcher(self._services(self.gateway, self.sender))
+        self._sync_task = self.tasks.spawn(self.gateway.run(self), name="sync")
+        await self._join_rooms()
+        self.tasks.spawn(self.sender.run(), name="sender")
+        await self._start_web()
+
+    def _login_settings(self) -> LoginSettings:
+        matrix = self.config.matrix
+        return LoginSettings(
+            homeserver=matrix.homeserver,
+            user_id=matrix.user_id,
+            password=matrix.password.get_secret_value() if matrix.password else None,
+            access_token=matrix.access_token.get_secret_value() if matrix.access_token else None,
+            device_name=matrix.device_name,
+            encryption=matrix.encryption,
+        )
+
+    def _services(self, gateway: MatrixGateway, sender: Sender) -> Services:
+        permissions = Permissions(
+            self.config.organisers,
+            lambda: self.room_ids,
+            gateway,
+            threshold=self.config.organiser_power_level,
+        )
+        return Services(
+            config=self.config,
+            clock=self.clock,
+            db=self.db,
+            postbox=MatrixPostbox(self.clock, sender),
+            permissions=permissions,
+        )
+
+    def _dispatcher(self, services: Services) -> Dispatcher:
+        limits = self.config.commands.rate_limit
+        limiter = RateLimiter(self.clock, burst=limits.burst, per_seconds=limits.per_seconds)
+        dispatcher = Dispatcher(services, limiter)
+        dispatcher.include(meta.router)
+        return dispatcher
+
+    async def _join_rooms(self) -> None:
+        """After the first sync: resolve the configured rooms and join those not joined yet."""
+        gateway = self.gateway
+        assert gateway is not None
+        await gateway.synced.wait()
+        for room in self.config.rooms:
+            room_id = await gateway.resolve_room(room)
+            if room_id is None:
+                log.error("configured room %s cannot be resolved", room)
+                continue
+            async with self.db.session() as session:
+                room_id = await state.resolve_room(session, room_id)
+            if not gateway.joined(room_id) and not await gateway.join(room_id):
+                log.error("cannot join configured room %s; invite the bot", room_id)
+            self.room_ids.append(room_id)
+
+    async def _start_web(self) -> None:
+        if self.config.web.port:
+            self.web = WebServer(self.health, self.config.web.host, self.config.web.port)
+            await self.web.start()
+
+    # --- what the gateway hands over -----------------------------------------------------------
+
+    async def on_message(self, message: IncomingMessage) -> None:
+        assert self.dispatcher is not None
+        await self.dispatcher.handle(message)
+
+    async def on_undecryptable(self, message: IncomingMessage) -> None:
+        """In a direct conversation, ask the member to send again; elsewhere the log is enough."""
+        if not message.is_direct:
+            return
+        t = catalogue(self.config.language)
+        async with self.db.session() as session:
+            answer = reply_to(message, t("crypto.undecryptable"))
+            await self._postbox().post(session, answer, dedupe_key=f"utd:{message.event_id}")
+
+    async def on_room_upgraded(self, old_room_id: str, new_room_id: str) -> None:
+        async with self.db.session() as session:
+            await state.add_redirect(session, old_room_id, new_room_id, self.clock.now())
+        self.room_ids = [new_room_id if r == old_room_id else r for r in self.room_ids]
+
+    def _postbox(self) -> MatrixPostbox:
+        assert self.dispatcher is not None
+        postbox = self.dispatcher.services.postbox
+        assert isinstance(postbox, MatrixPostbox)
+        return postbox
+
+    # --- health and stop -----------------------------------------------------------------------
+
+    async def health(self) -> Health:
+        """Healthy when the sync loop answered recently and the database answers."""
+        last = self.gateway.last_sync_at if self.gateway else None
+        limit = timedelta(seconds=self.config.matrix.sync_timeout_ms / 1000 + 90)
+        sync_ok = last is not None and self.clock.now() - last < limit
+        try:
+            async with self.db.session() as session:
+                await session.execute(text("SELECT 1"))
+            db_ok = True
+        except Exception:
+            log.warning("health check: database unreachable", exc_info=True)
+            db_ok = False
+        age = None if last is None else round((self.clock.now() - last).total_seconds(), 1)
+        return Health(
+            sync_ok and db_ok, {"sync": sync_ok, "database": db_ok, "last_sync_age_seconds": age}
+        )
+
+    async def stop(self) -> None:
+        """Stop in reverse order; the outbox keeps whatever was not sent yet."""
+        if self.web:
+            await self.web.stop()
+        if self.sender:
+            self.sender.stop()
+        if self.gateway:
+            await self.gateway.stop()
+        if self._sync_task:
+            self._sync_task.cancel()
+        await self.tasks.drain(timeout=10)
+        if self.gateway:
+            await self.gateway.client.close()
+        await self.db.dispose()
+
+
+async def run_until_stopped(app: App, stop: asyncio.Event) -> None:
+    """Start the bot, wait for ``stop``, then stop it cleanly."""
+    await app.start()
+    try:
+        await stop.wait()
+    finally:
+        await app.stop()

@@ -1,0 +1,73 @@
+"""Declared commands: name, words per language, role; help and usage come from the catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.commands.context import CommandContext
+
+Handler = Callable[["CommandContext"], Awaitable[None]]
+
+
+class Role(IntEnum):
+    """Who may run a command; higher includes lower."""
+
+    MEMBER = 0
+    ORGANISER = 1
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command as declared by its module.
+
+    ``words`` maps a language to the command's word in it (``{"fr": "aide", "en": "help"}``);
+    the word a member types also picks the language of the answer. Usage and help are the
+    catalogue entries ``commands.<name>.usage`` and ``commands.<name>.help``.
+    """
+
+    name: str
+    words: dict[str, str]
+    handler: Handler
+    role: Role = Role.MEMBER
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def usage_key(self) -> str:
+        return f"commands.{self.name}.usage"
+
+    @property
+    def help_key(self) -> str:
+        return f"commands.{self.name}.help"
+
+    def word(self, language: str) -> str:
+        return self.words.get(language) or next(iter(self.words.values()))
+
+
+class Router:
+    """The commands of one feature module, included explicitly by the application."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.commands: list[Command] = []
+
+    def command(
+        self,
+        name: str,
+        *,
+        fr: str,
+        en: str,
+        role: Role = Role.MEMBER,
+        aliases: tuple[str, ...] = (),
+    ) -> Callable[[Handler], Handler]:
+        """Declare the decorated coroutine as the handler of command ``name``."""
+
+        def register(handler: Handler) -> Handler:
+            words = {"fr": fr, "en": en}
+            self.commands.append(Command(name, words, handler, role, aliases))
+            return handler
+
+        return register

@@ -1,0 +1,176 @@
+"""The dispatcher: finds the declared command, checks role and rate, runs it, answers errors.
+
+Every command runs in its own unit of work together with the record that its event was
+handled, so a replayed sync never runs it twice. Errors stop here: a ``UserError`` becomes a
+short answer in the caller's language, anything else an answer with a reference while the
+traceback goes to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+from bot.commands.context import CommandContext, reply_to
+from bot.commands.declare import Command, Role, Router
+from bot.errors import UsageError, UserError
+from bot.i18n import Catalogue, catalogue
+from bot.messages import IncomingMessage
+from bot.services.ratelimit import RateLimiter
+from bot.services.registry import Services
+from bot.storage import state
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A message read as a command: the word typed and the rest."""
+
+    word: str
+    args: str
+
+
+def strip_reply_fallback(body: str) -> str:
+    """Drop the quoted lines a reply carries before the member's own text."""
+    lines = body.splitlines()
+    while lines and lines[0].startswith(">"):
+        lines.pop(0)
+    return "\n".join(lines).strip()
+
+
+def parse_invocation(body: str, prefix: str) -> Invocation | None:
+    """``!word rest`` -> Invocation("word", "rest"); None when the text is not a command."""
+    text = strip_reply_fallback(body)
+    if not text.startswith(prefix):
+        return None
+    head, _, rest = text[len(prefix) :].partition(" ")
+    word, _, first_line_rest = head.partition("\n")
+    word = word.strip().lower()
+    if not word or not word[0].isalpha():
+        return None
+    return Invocation(word, (first_line_rest + " " + rest).strip())
+
+
+class Dispatcher:
+    """Routes incoming messages to declared commands."""
+
+    def __init__(self, services: Services, limiter: RateLimiter) -> None:
+        self.services = services
+        self.limiter = limiter
+        self.prefix = services.config.commands.prefix
+        self.default_language = services.config.language
+        self.commands: list[Command] = []
+        self._by_word: dict[str, tuple[Command, str]] = {}
+
+    def include(self, *routers: Router) -> None:
+        """Add the commands of each router; a word used twice is a programming error."""
+        for router in routers:
+            for command in router.commands:
+                self._index(command)
+                self.commands.append(command)
+
+    def _index(self, command: Command) -> None:
+        entries = [(word, lang) for lang, word in command.words.items()]
+        entries += [(alias, self.default_language) for alias in command.aliases]
+        for word, language in entries:
+            if word in self._by_word and self._by_word[word][0] is not command:
+                raise ValueError(f"command word {word!r} declared twice")
+            self._by_word.setdefault(word, (command, language))
+
+    def lookup(self, word: str) -> tuple[Command, str] | None:
+        return self._by_word.get(word.lower())
+
+    async def handle(self, message: IncomingMessage) -> None:
+        """Handle one incoming text message (most are not commands and are ignored)."""
+        invocation = parse_invocation(message.body, self.prefix)
+        if invocation is None:
+            return
+        found = self.lookup(invocation.word)
+        language = found[1] if found else self.default_language
+        t = catalogue(language)
+        if not await self._within_rate(message, t):
+            return
+        if found is None:
+            await self._answer(
+                message, t("router.unknown", prefix=self.prefix, word=invocation.word)
+            )
+            return
+        await self._run(message, found[0], invocation.args, t)
+
+    async def _within_rate(self, message: IncomingMessage, t: Catalogue) -> bool:
+        """Spend one of the sender's tokens; tell them once when they run out."""
+        if self.limiter.take(message.sender):
+            return True
+        log.info("rate limit reached by %s in %s", message.sender, message.room_id)
+        if self.limiter.should_warn(message.sender):
+            seconds = max(1, round(self.limiter.retry_after(message.sender)))
+            await self._answer(message, t("router.rate_limited", seconds=seconds))
+        return False
+
+    async def _run(
+        self, message: IncomingMessage, command: Command, args: str, t: Catalogue
+    ) -> None:
+        try:
+            await self._run_handler(message, command, args, t)
+        except UsageError as error:
+            await self._answer(message, self._usage_answer(command, error, t))
+        except UserError as error:
+            await self._answer(message, t(error.key, **error.params))
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception(
+                "command %s failed (ref %s, event %s, room %s)",
+                command.name,
+                ref,
+                message.event_id,
+                message.room_id,
+            )
+            await self._answer(message, t("router.internal_error", ref=ref))
+
+    async def _run_handler(
+        self, message: IncomingMessage, command: Command, args: str, t: Catalogue
+    ) -> None:
+        services = self.services
+        async with services.db.session() as session:
+            if await state.was_handled(session, message.event_id):
+                return
+            organiser = await services.permissions.is_organiser(message.sender)
+            if command.role is Role.ORGANISER and not organiser:
+                raise UserError("errors.permission_denied")
+            ctx = CommandContext(
+                message,
+                command,
+                args,
+                t,
+                services.clock.now(),
+                session,
+                services,
+                organiser,
+                self.prefix,
+                self,
+            )
+            await command.handler(ctx)
+            await state.mark_handled(session, message.event_id, message.room_id, ctx.now)
+
+    def _usage_answer(self, command: Command, error: UsageError, t: Catalogue) -> str:
+        usage = self.usage_line(command, t)
+        reason = t(error.key, **error.params)
+        return t("router.usage", reason=reason, usage=usage)
+
+    def usage_line(self, command: Command, t: Catalogue) -> str:
+        """``!word arguments`` for ``command`` in the catalogue's language."""
+        arguments = t(command.usage_key)
+        word = self.prefix + command.word(t.language)
+        return f"{word} {arguments}".strip()
+
+    async def _answer(self, message: IncomingMessage, text: str) -> None:
+        """Send an answer that is not part of a command's own work, once per event."""
+        async with self.services.db.session() as session:
+            if await state.was_handled(session, message.event_id):
+                return
+            await self.services.postbox.post(session, reply_to(message, text))
+            await state.mark_handled(
+                session, message.event_id, message.room_id, self.services.clock.now()
+            )

@@ -1,0 +1,45 @@
+"""Translation of nio's incoming events into the bot's protocol-neutral ``IncomingMessage``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from nio import MatrixRoom
+
+from bot.messages import IncomingMessage
+
+
+def utc_from_ms(timestamp_ms: int) -> datetime:
+    """A Matrix origin_server_ts as an aware UTC datetime."""
+    return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
+
+
+def thread_root(source: dict[str, Any]) -> str | None:
+    """The thread an event belongs to, if it was sent in one."""
+    relation = source.get("content", {}).get("m.relates_to") or {}
+    if relation.get("rel_type") == "m.thread":
+        root = relation.get("event_id")
+        return str(root) if root else None
+    return None
+
+
+def is_direct(room: MatrixRoom) -> bool:
+    """A room of two members (the bot and one person) is treated as a direct conversation."""
+    return room.member_count <= 2
+
+
+def to_incoming(
+    room: MatrixRoom, event: Any, *, direct: bool, body: str | None = None
+) -> IncomingMessage:
+    """The domain view of a room message event."""
+    source = event.source or {}
+    return IncomingMessage(
+        room_id=room.room_id,
+        event_id=event.event_id,
+        sender=event.sender,
+        body=event.body if body is None else body,
+        sent_at=utc_from_ms(event.server_timestamp),
+        thread_root=thread_root(source),
+        is_direct=direct,
+    )

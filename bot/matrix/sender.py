@@ -1,0 +1,159 @@
+"""The outbox sender: PUTs each pending row with its own transaction id, marks it after the answer.
+
+Rooms are served in order, one row at a time per room, paced; rooms do not wait for each other.
+A crash between the PUT and the mark leaves the row pending: the next run PUTs the same
+transaction id again and the homeserver answers with the event it already has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from datetime import timedelta
+from typing import Any, Protocol
+
+from bot.clock import Clock
+from bot.errors import PermanentDeliveryError, RateLimited, TransientDeliveryError
+from bot.storage import outbox
+from bot.storage.db import Database
+from bot.storage.outbox import OutboxEntry
+
+log = logging.getLogger(__name__)
+
+# Synapse remembers transaction ids for 24 hours; past this age, look before resending.
+TXN_MEMORY = timedelta(hours=23)
+IDLE_POLL_SECONDS = 30.0
+
+
+class Transport(Protocol):
+    """The raw send the sender relies on (the Matrix gateway)."""
+
+    async def send(
+        self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str
+    ) -> str: ...
+
+    async def find_sent(self, room_id: str, txn_id: str) -> str | None: ...
+
+
+class Sender:
+    """Drains the outbox: exactly one event per row, in order per room, paced per room."""
+
+    def __init__(
+        self,
+        db: Database,
+        transport: Transport,
+        clock: Clock,
+        *,
+        pace_seconds: float = 1.0,
+        max_backoff_seconds: float = 300.0,
+        concurrency: int = 4,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db = db
+        self.transport = transport
+        self.clock = clock
+        self.pace = pace_seconds
+        self.max_backoff = max_backoff_seconds
+        self.rng = rng or random.Random()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._last_send: dict[str, float] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.sent_count = 0
+
+    def wake(self) -> None:
+        """New rows were committed: look at the outbox now."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Send until ``stop()``; sleeps until the next row is due or ``wake()`` is called."""
+        while not self._stopping:
+            self._wake.clear()
+            delay = await self.flush()
+            if self._stopping:
+                break
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def flush(self) -> float:
+        """Send every room's due head row once; return how long until something is due."""
+        async with self.db.session() as session:
+            heads = await outbox.room_heads(session)
+        due = [entry for entry in heads if self._wait_for(entry) <= 0]
+        await asyncio.gather(*(self._deliver(entry) for entry in due))
+        return self._next_delay(heads, sent=bool(due))
+
+    def _next_delay(self, heads: list[OutboxEntry], *, sent: bool) -> float:
+        if sent:
+            return 0.0  # rooms that just sent may have more rows queued behind
+        waits = [self._wait_for(entry) for entry in heads]
+        return min(waits, default=IDLE_POLL_SECONDS)
+
+    def _wait_for(self, entry: OutboxEntry) -> float:
+        """Seconds before this room's head row may go (backoff, then pace)."""
+        backoff = 0.0
+        if entry.not_before is not None:
+            backoff = (entry.not_before - self.clock.now()).total_seconds()
+        last = self._last_send.get(entry.room_id)
+        pacing = 0.0 if last is None else self.pace - (self.clock.monotonic() - last)
+        return max(backoff, pacing, 0.0)
+
+    async def _deliver(self, entry: OutboxEntry) -> None:
+        async with self._slots:
+            self._last_send[entry.room_id] = self.clock.monotonic()
+            try:
+                event_id = await self._put(entry)
+            except RateLimited as exc:
+                await self._postpone(entry, exc.retry_after, f"rate limited: {exc}")
+            except TransientDeliveryError as exc:
+                await self._postpone(entry, self._backoff(entry.attempts), str(exc))
+            except PermanentDeliveryError as exc:
+                await self._fail(entry, str(exc))
+            else:
+                await self._mark_sent(entry, event_id)
+
+    async def _put(self, entry: OutboxEntry) -> str:
+        if self.clock.now() - entry.created_at > TXN_MEMORY:
+            found = await self.transport.find_sent(entry.room_id, entry.txn_id)
+            if found is not None:
+                log.info("outbox %d was already in %s as %s", entry.id, entry.room_id, found)
+                return found
+        return await self.transport.send(
+            entry.room_id, entry.event_type, entry.content, entry.txn_id
+        )
+
+    async def _mark_sent(self, entry: OutboxEntry, event_id: str) -> None:
+        async with self.db.session() as session:
+            await outbox.mark_sent(session, entry.id, event_id, self.clock.now())
+        self.sent_count += 1
+        log.debug("outbox %d sent to %s as %s", entry.id, entry.room_id, event_id)
+
+    async def _postpone(self, entry: OutboxEntry, seconds: float, error: str) -> None:
+        not_before = self.clock.now() + timedelta(seconds=seconds)
+        async with self.db.session() as session:
+            await outbox.postpone(session, entry.id, not_before=not_before, error=error)
+        log.warning(
+            "outbox %d to %s postponed %.1fs (attempt %d): %s",
+            entry.id,
+            entry.room_id,
+            seconds,
+            entry.attempts + 1,
+            error,
+        )
+
+    async def _fail(self, entry: OutboxEntry, error: str) -> None:
+        async with self.db.session() as session:
+            await outbox.mark_failed(session, entry.id, error)
+        log.error("outbox %d to %s refused for good: %s", entry.id, entry.room_id, error)
+
+    def _backoff(self, attempts: int) -> float:
+        """Exponential backoff with full jitter, capped."""
+        ceiling = min(self.max_backoff, 2.0 ** min(attempts + 1, 30))
+        return self.rng.uniform(ceiling / 2, ceiling)

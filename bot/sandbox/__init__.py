@@ -1,0 +1,1 @@
+"""Local sandbox: a throwaway homeserver and sample feeds for trying the bot."""

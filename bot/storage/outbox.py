@@ -1,0 +1,138 @@
+"""The outbox repository: what is to be sent, what was sent, with which transaction id."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import OutboxRow
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One outgoing event, as stored."""
+
+    id: int
+    txn_id: str
+    room_id: str
+    event_type: str
+    content: dict[str, Any]
+    status: str
+    attempts: int
+    not_before: datetime | None
+    created_at: datetime
+    event_id: str | None
+    dedupe_key: str | None
+
+
+def _entry(row: OutboxRow) -> OutboxEntry:
+    return OutboxEntry(
+        id=row.id,
+        txn_id=row.txn_id,
+        room_id=row.room_id,
+        event_type=row.event_type,
+        content=row.content,
+        status=row.status,
+        attempts=row.attempts,
+        not_before=row.not_before,
+        created_at=row.created_at,
+        event_id=row.event_id,
+        dedupe_key=row.dedupe_key,
+    )
+
+
+def new_txn_id() -> str:
+    """A transaction id chosen once, when the row is written, and reused on every retry."""
+    return "ssphub-" + secrets.token_urlsafe(18)
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    room_id: str,
+    event_type: str,
+    content: dict[str, Any],
+    now: datetime,
+    dedupe_key: str | None = None,
+) -> OutboxEntry:
+    """Write a pending row; with a ``dedupe_key`` already used, return that row unchanged."""
+    if dedupe_key is not None:
+        existing = await session.scalar(select(OutboxRow).where(OutboxRow.dedupe_key == dedupe_key))
+        if existing is not None:
+            return _entry(existing)
+    row = OutboxRow(
+        txn_id=new_txn_id(),
+        room_id=room_id,
+        event_type=event_type,
+        content=content,
+        dedupe_key=dedupe_key,
+        status=PENDING,
+        attempts=0,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return _entry(row)
+
+
+async def room_heads(session: AsyncSession) -> list[OutboxEntry]:
+    """The oldest pending row of each room: rooms are served in order, one row at a time."""
+    heads = (
+        select(func.min(OutboxRow.id))
+        .where(OutboxRow.status == PENDING)
+        .group_by(OutboxRow.room_id)
+    )
+    rows = await session.scalars(select(OutboxRow).where(OutboxRow.id.in_(heads)))
+    return sorted((_entry(row) for row in rows), key=lambda entry: entry.id)
+
+
+async def mark_sent(session: AsyncSession, entry_id: int, event_id: str, now: datetime) -> None:
+    """Record the homeserver's answer: the row is done."""
+    await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == entry_id)
+        .values(status=SENT, event_id=event_id, sent_at=now, last_error=None)
+    )
+
+
+async def postpone(
+    session: AsyncSession, entry_id: int, *, not_before: datetime, error: str
+) -> None:
+    """Count a failed attempt and hold the row until ``not_before``."""
+    await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == entry_id)
+        .values(attempts=OutboxRow.attempts + 1, not_before=not_before, last_error=error[:1000])
+    )
+
+
+async def mark_failed(session: AsyncSession, entry_id: int, error: str) -> None:
+    """Give up on a row the homeserver refuses for good; it stays visible, never deleted."""
+    await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == entry_id)
+        .values(status=FAILED, attempts=OutboxRow.attempts + 1, last_error=error[:1000])
+    )
+
+
+async def get(session: AsyncSession, entry_id: int) -> OutboxEntry | None:
+    row = await session.get(OutboxRow, entry_id)
+    return None if row is None else _entry(row)
+
+
+async def by_dedupe_key(session: AsyncSession, dedupe_key: str) -> OutboxEntry | None:
+    row = await session.scalar(select(OutboxRow).where(OutboxRow.dedupe_key == dedupe_key))
+    return None if row is None else _entry(row)
+
+
+async def depth(session: AsyncSession) -> int:
+    """How many rows wait to be sent."""
+    count = await session.scalar(select(func.count()).where(OutboxRow.status == PENDING))
+    return int(count or 0)
