@@ -1,0 +1,1 @@
+"""Domain logic of the bot, free of Matrix: agenda, subscriptions, reminders."""
