@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import html
 
+from bot import __version__
 from bot.commands.context import CommandContext, CommandIndex
 from bot.commands.declare import Command, Role, Router
 from bot.errors import UsageError
+from bot.storage import outbox
 
 router = Router("meta")
 
@@ -56,3 +58,15 @@ def _one_command(ctx: CommandContext, dispatcher: CommandIndex, word: str) -> st
 @router.command("ping", fr="ping", en="ping")
 async def ping(ctx: CommandContext) -> None:
     await ctx.reply("ping.pong")
+
+
+@router.command("status", fr="statut", en="status", role=Role.ORGANISER)
+async def status(ctx: CommandContext) -> None:
+    counts = await outbox.counts(ctx.session)
+    await ctx.reply(
+        "status.summary",
+        version=__version__,
+        pending=counts.get(outbox.PENDING, 0),
+        failed=counts.get(outbox.FAILED, 0),
+        rooms=len(ctx.services.config.rooms),
+    )

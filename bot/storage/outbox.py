@@ -132,6 +132,12 @@ async def by_dedupe_key(session: AsyncSession, dedupe_key: str) -> OutboxEntry |
     return None if row is None else _entry(row)
 
 
+async def counts(session: AsyncSession) -> dict[str, int]:
+    """How many rows are in each status."""
+    rows = await session.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))
+    return {status: int(count) for status, count in rows.tuples()}
+
+
 async def depth(session: AsyncSession) -> int:
     """How many rows wait to be sent."""
     count = await session.scalar(select(func.count()).where(OutboxRow.status == PENDING))

@@ -1,0 +1,90 @@
+"""Runs the real bot in-process against the test Synapse, with real member clients."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from uuid import uuid4
+
+from bot.app import App
+from bot.config import Config, parse_config
+from bot.matrix.member import Member
+from bot.sandbox.synapse import LocalSynapse, SynapseUser
+from bot.storage import outbox
+from bot.storage.db import Database
+
+POLL_INTERVAL = 0.05
+
+
+def bot_config(
+    synapse: LocalSynapse,
+    bot: SynapseUser,
+    password: str,
+    data_dir: Path,
+    *,
+    rooms: list[str],
+    organisers: list[str],
+    extra: str = "",
+    grace: int = 300,
+) -> Config:
+    """A bot configuration for the test homeserver; ``extra`` adds top-level YAML."""
+    text = f"""\
+matrix:
+  homeserver: {synapse.url}
+  user_id: "{bot.user_id}"
+  password: "{password}"
+  sync_timeout_ms: 5000
+  command_grace_seconds: {grace}
+rooms: {rooms}
+organisers: {organisers}
+data_dir: {data_dir}
+web:
+  port: 0
+commands:
+  rate_limit: {{burst: 50, per_seconds: 10}}
+sending:
+  pace_seconds: 0
+{extra}"""
+    return parse_config(text, source="test.yaml", environ={})
+
+
+async def member(synapse: LocalSynapse, user: SynapseUser, tmp: Path) -> Member:
+    """A started member client with its own crypto store."""
+    client = Member(
+        synapse.url,
+        user.user_id,
+        user.device_id,
+        user.access_token,
+        tmp / f"member-{user.localpart}",
+    )
+    await client.start()
+    return client
+
+
+async def register(synapse: LocalSynapse, prefix: str) -> tuple[SynapseUser, str]:
+    """A fresh user and its password."""
+    password = uuid4().hex
+    localpart = f"{prefix}-{uuid4().hex[:10]}"
+    return await synapse.register(localpart, password), password
+
+
+async def started(config: Config) -> App:
+    app = App(config)
+    await app.start()
+    return app
+
+
+async def poll(condition: Callable[[], Awaitable[bool]], timeout: float = 20) -> None:
+    """A bounded poll of an async condition, every 50 ms."""
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(POLL_INTERVAL)
+
+
+async def outbox_counts(db: Database) -> dict[str, int]:
+    async with db.session() as session:
+        return await outbox.counts(session)
