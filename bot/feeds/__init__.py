@@ -1,0 +1,1 @@
+"""The hub's feeds: fetch (HTTP) -> parse (feedparser) -> normalise (identity, kind, dates)."""
