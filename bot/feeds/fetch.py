@@ -19,7 +19,7 @@ from bot.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
-PROJECT_URL = "https://github.com/InseeFrLab/ssphub-bot"
+PURPOSE = "feed reader of the SSP Hub community bot"
 CHUNK_BYTES = 64 * 1024
 MAX_RETRY_AFTER = 24 * 3600.0  # a server asking for more is not believed beyond a day
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.1"
@@ -66,9 +66,9 @@ class FetchError(Exception):
         self.retry_after = retry_after
 
 
-def user_agent(version: str, contact: str | None, *, project_url: str = PROJECT_URL) -> str:
-    """An honest User-Agent naming the bot, where to read about it and whom to contact."""
-    details = [f"+{project_url}"]
+def user_agent(version: str, contact: str | None) -> str:
+    """An honest User-Agent naming the bot, what it does and whom to contact."""
+    details = [PURPOSE]
     if contact and _header_safe(contact):
         details.append(f"contact: {contact.strip()}")
     return f"ssphub-bot/{version} ({'; '.join(details)})"

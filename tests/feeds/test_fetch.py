@@ -258,9 +258,9 @@ async def test_body_is_never_logged(
 
 
 def test_user_agent_is_honest() -> None:
-    """The User-Agent names the bot, its project page and a contact, and looks like no browser."""
+    """The User-Agent names the bot, what it does and a contact, and looks like no browser."""
     agent = user_agent("0.1", "ssphub@example.org")
-    assert agent.startswith("ssphub-bot/0.1 (+https://")
+    assert agent.startswith("ssphub-bot/0.1 (feed reader of the SSP Hub community bot")
     assert agent.endswith("; contact: ssphub@example.org)") and "Mozilla" not in agent
 
 
