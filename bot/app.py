@@ -176,6 +176,7 @@ class App:
     async def on_room_upgraded(self, old_room_id: str, new_room_id: str) -> None:
         async with self.db.session() as session:
             await state.add_redirect(session, old_room_id, new_room_id, self.clock.now())
+        self._postbox().room_upgraded(old_room_id, new_room_id)
         self.room_ids = [new_room_id if r == old_room_id else r for r in self.room_ids]
 
     def _postbox(self) -> MatrixPostbox:

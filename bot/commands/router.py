@@ -133,26 +133,17 @@ class Dispatcher:
         self, message: IncomingMessage, command: Command, args: str, t: Catalogue
     ) -> None:
         services = self.services
+        now = services.clock.now()
         async with services.db.session() as session:
-            if await state.was_handled(session, message.event_id):
+            if not await state.claim_event(session, message.event_id, message.room_id, now):
                 return
             organiser = await services.permissions.is_organiser(message.sender)
             if command.role is Role.ORGANISER and not organiser:
                 raise UserError("errors.permission_denied")
             ctx = CommandContext(
-                message,
-                command,
-                args,
-                t,
-                services.clock.now(),
-                session,
-                services,
-                organiser,
-                self.prefix,
-                self,
+                message, command, args, t, now, session, services, organiser, self.prefix, self
             )
             await command.handler(ctx)
-            await state.mark_handled(session, message.event_id, message.room_id, ctx.now)
 
     def _usage_answer(self, command: Command, error: UsageError, t: Catalogue) -> str:
         usage = self.usage_line(command, t)
@@ -167,10 +158,7 @@ class Dispatcher:
 
     async def _answer(self, message: IncomingMessage, text: str) -> None:
         """Send an answer that is not part of a command's own work, once per event."""
+        now = self.services.clock.now()
         async with self.services.db.session() as session:
-            if await state.was_handled(session, message.event_id):
-                return
-            await self.services.postbox.post(session, reply_to(message, text))
-            await state.mark_handled(
-                session, message.event_id, message.room_id, self.services.clock.now()
-            )
+            if await state.claim_event(session, message.event_id, message.room_id, now):
+                await self.services.postbox.post(session, reply_to(message, text))

@@ -29,6 +29,7 @@ from bot.supervise import TaskSet
 
 log = logging.getLogger(__name__)
 
+TOKEN_SAVE_INTERVAL = 5.0
 PERMANENT_ERRCODES = {
     "M_FORBIDDEN",
     "M_NOT_FOUND",
@@ -85,6 +86,7 @@ class MatrixGateway:
         self.tasks = TaskSet(on_idle=self._on_tasks_idle)
         self._token: str | None = None
         self._token_dirty = False
+        self._token_saved_at = float("-inf")
         self._followed: set[str] = set()
         self._invites_seen: set[str] = set()
         self._stopping = asyncio.Event()
@@ -135,7 +137,7 @@ class MatrixGateway:
         await self._crypto_chores()
         await self._follow_upgrades()
         self._token, self._token_dirty = response.next_batch, True
-        if not self.tasks:
+        if not self.tasks and self._token_due():
             await self._save_token()
         self.synced.set()
 
@@ -155,14 +157,19 @@ class MatrixGateway:
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("key maintenance failed: %s", type(exc).__name__)
 
+    def _token_due(self) -> bool:
+        """Save the token at most every few seconds: a replay is harmless, events are deduped."""
+        return self.clock.monotonic() - self._token_saved_at >= TOKEN_SAVE_INTERVAL
+
     def _on_tasks_idle(self) -> None:
         """Every event seen so far is handled: the token may move on."""
-        if self._token_dirty and not self._stopping.is_set():
+        if self._token_dirty and self._token_due() and not self._stopping.is_set():
             self.tasks.spawn(self._save_token(), name="save-sync-token")
 
     async def _save_token(self) -> None:
         if self._token is not None and self._token_dirty:
             self._token_dirty = False
+            self._token_saved_at = self.clock.monotonic()
             await self.tokens.save(self._token)
 
     async def _pause(self, seconds: float) -> None:

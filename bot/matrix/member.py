@@ -16,6 +16,7 @@ from nio import (
     MegolmEvent,
     RoomCreateResponse,
     RoomMessage,
+    RoomMessageText,
     RoomSendResponse,
 )
 
@@ -81,6 +82,24 @@ class Member:
             )
         )
         self._new.set()
+
+    def answer_every_text(self, body: str) -> None:
+        """Reply at once to every text message from others (the floor of a bot's round trip)."""
+
+        async def answer(room: MatrixRoom, event: RoomMessageText) -> None:
+            if event.sender == self.user_id:
+                return
+            content = {
+                "msgtype": "m.notice",
+                "body": body,
+                "m.mentions": {},
+                "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
+            }
+            await self.client.room_send(
+                room.room_id, "m.room.message", content, ignore_unverified_devices=True
+            )
+
+        self.client.add_event_callback(answer, RoomMessageText)
 
     async def start(self) -> None:
         """Upload keys, do a first sync, then keep syncing in the background."""

@@ -60,16 +60,24 @@ class Sender:
         self._last_send: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._stopping = False
+        self._submitted: list[OutboxEntry] = []
+        self._busy_rooms: set[str] | None = None  # rooms with pending rows at the last flush
         self.sent_count = 0
 
     def wake(self) -> None:
         """New rows were committed: look at the outbox now."""
         self._wake.set()
 
+    def submit(self, entries: list[OutboxEntry]) -> None:
+        """Rows just committed, in commit order: they may go without re-reading the outbox."""
+        self._submitted.extend(entries)
+        self._wake.set()
+
     async def run(self) -> None:
         """Send until ``stop()``; sleeps until the next row is due or ``wake()`` is called."""
         while not self._stopping:
             self._wake.clear()
+            await self.send_submitted()
             delay = await self.flush()
             if self._stopping:
                 break
@@ -82,10 +90,30 @@ class Sender:
         self._stopping = True
         self._wake.set()
 
+    async def send_submitted(self) -> None:
+        """Send each submitted row at once when it is surely its room's oldest pending row.
+
+        That is when its room had nothing pending at the last flush and no earlier submitted
+        row of the same room is in this batch; every other row waits for ``flush()``, which
+        reads the outbox (the truth) and always runs right after.
+        """
+        submitted, self._submitted = self._submitted, []
+        if self._busy_rooms is None:
+            return  # nothing is known before the first flush
+        seen: set[str] = set()
+        direct = []
+        for entry in submitted:
+            idle = entry.room_id not in self._busy_rooms and entry.room_id not in seen
+            seen.add(entry.room_id)
+            if idle and self._wait_for(entry) <= 0:
+                direct.append(entry)
+        await asyncio.gather(*(self._deliver(entry) for entry in direct))
+
     async def flush(self) -> float:
         """Send every room's due head row once; return how long until something is due."""
         async with self.db.session() as session:
             heads = await outbox.room_heads(session)
+        self._busy_rooms = {entry.room_id for entry in heads}
         due = [entry for entry in heads if self._wait_for(entry) <= 0]
         await asyncio.gather(*(self._deliver(entry) for entry in due))
         return self._next_delay(heads, sent=bool(due))

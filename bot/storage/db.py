@@ -25,12 +25,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _engine_options(url: str) -> dict[str, Any]:
+    """SQLite allows one writer: one pooled connection queues our units of work in-process,
+    instead of letting them collide on the file lock and sleep in SQLite's busy handler."""
+    if url.startswith("sqlite"):
+        return {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
+    return {"pool_pre_ping": True}
+
+
 class Database:
     """One engine per process; ``session()`` opens one unit of work."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(url, **_engine_options(url))
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)

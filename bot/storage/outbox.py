@@ -30,9 +30,10 @@ class OutboxEntry:
     created_at: datetime
     event_id: str | None
     dedupe_key: str | None
+    created: bool = False  # written by this very enqueue (not found through its dedupe key)
 
 
-def _entry(row: OutboxRow) -> OutboxEntry:
+def _entry(row: OutboxRow, *, created: bool = False) -> OutboxEntry:
     return OutboxEntry(
         id=row.id,
         txn_id=row.txn_id,
@@ -45,6 +46,7 @@ def _entry(row: OutboxRow) -> OutboxEntry:
         created_at=row.created_at,
         event_id=row.event_id,
         dedupe_key=row.dedupe_key,
+        created=created,
     )
 
 
@@ -79,7 +81,7 @@ async def enqueue(
     )
     session.add(row)
     await session.flush()
-    return _entry(row)
+    return _entry(row, created=True)
 
 
 async def room_heads(session: AsyncSession) -> list[OutboxEntry]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import BotState, HandledEvent, RoomRedirect
@@ -27,9 +29,22 @@ async def was_handled(session: AsyncSession, event_id: str) -> bool:
     return await session.get(HandledEvent, event_id) is not None
 
 
-async def mark_handled(session: AsyncSession, event_id: str, room_id: str, now: datetime) -> None:
-    """Record that the bot acted on an event, in the same unit of work as the action."""
-    session.add(HandledEvent(event_id=event_id, room_id=room_id, handled_at=now))
+async def claim_event(session: AsyncSession, event_id: str, room_id: str, now: datetime) -> bool:
+    """Record that the bot acts on an event; False if it already did (one round trip).
+
+    Called in the same unit of work as the action, so the claim and the action commit together.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(HandledEvent).values(event_id=event_id, room_id=room_id, handled_at=now)
+    result = await session.execute(statement.on_conflict_do_nothing(index_elements=["event_id"]))
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+async def redirects(session: AsyncSession) -> dict[str, str]:
+    """Every known room upgrade, old room id to new."""
+    rows = await session.execute(select(RoomRedirect.old_room_id, RoomRedirect.new_room_id))
+    return dict(rows.tuples().all())
 
 
 async def forget_handled_before(session: AsyncSession, cutoff: datetime) -> None:
@@ -46,13 +61,15 @@ async def add_redirect(session: AsyncSession, old: str, new: str, now: datetime)
         row.new_room_id = new
 
 
-async def resolve_room(session: AsyncSession, room_id: str) -> str:
+def follow(redirects: dict[str, str], room_id: str) -> str:
     """Follow room upgrades to the current room (bounded, in case of a loop)."""
     for _ in range(10):
-        nxt = await session.scalar(
-            select(RoomRedirect.new_room_id).where(RoomRedirect.old_room_id == room_id)
-        )
-        if nxt is None:
+        if room_id not in redirects:
             return room_id
-        room_id = nxt
+        room_id = redirects[room_id]
     return room_id
+
+
+async def resolve_room(session: AsyncSession, room_id: str) -> str:
+    """The current room for ``room_id``, reading the upgrades from the database."""
+    return follow(await redirects(session), room_id)
