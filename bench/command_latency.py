@@ -12,17 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bot.app import App  # noqa: E402
-from bot.config import parse_config  # noqa: E402
-from bot.matrix.member import Member  # noqa: E402
-from bot.sandbox.synapse import LocalSynapse, SynapseUser  # noqa: E402
+from bot.app import App
+from bot.config import parse_config
+from bot.matrix.member import Member
+from bot.sandbox.synapse import LocalSynapse, SynapseUser
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -32,8 +29,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def client(synapse: LocalSynapse, user: SynapseUser, base: Path) -> Member:
-    return Member(synapse.url, user.user_id, user.device_id, user.access_token,
-                  base / user.localpart)
+    return Member(
+        synapse.url, user.user_id, user.device_id, user.access_token, base / user.localpart
+    )
 
 
 async def round_trip(who: Member, room_id: str, body: str) -> float:
@@ -87,8 +85,10 @@ async def measure(pings: int, encrypted: bool, base: Path) -> dict[str, list[flo
 
 
 def report(results: dict[str, list[float]], encrypted: bool) -> None:
-    print(f"command round trip, {len(results['bot'])} pings each, "
-          f"{'encrypted' if encrypted else 'unencrypted'} rooms (milliseconds)")
+    print(
+        f"command round trip, {len(results['bot'])} pings each, "
+        f"{'encrypted' if encrypted else 'unencrypted'} rooms (milliseconds)"
+    )
     print(f"{'':8}{'p50':>8}{'p95':>8}{'p99':>8}{'mean':>8}")
     for name, values in results.items():
         cells = [percentile(values, q) for q in (50, 95, 99)] + [statistics.fmean(values)]

@@ -89,12 +89,14 @@ def run(path: Path) -> int:
 
 def sandbox(data_dir: Path, demo: bool) -> int:
     from bot.logs import setup_logging
-    from bot.sandbox.run import run_sandbox
+    from bot.sandbox.run import run_sandbox, sandbox_dir
 
     setup_logging("WARNING" if demo else "INFO")
 
     async def main() -> int:
-        return await run_sandbox(data_dir, demo=demo, stop=await _until_signalled())
+        return await run_sandbox(base, demo=demo, stop=await _until_signalled())
+
+    base = sandbox_dir(data_dir)
 
     return asyncio.run(main())
 

@@ -24,7 +24,11 @@ class RedactingFilter(logging.Filter):
     """Renders each record's message once, redacted, so no handler can print a secret."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: let the handler report it the usual way
+            return True
+        record.msg = redact(message)
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))

@@ -1,3 +1,3 @@
-"""Shared pytest configuration: loads the homeserver fixtures."""
+"""Shared pytest configuration: the homeserver and storage fixtures."""
 
-pytest_plugins = ["tests.homeserver_fixtures"]
+pytest_plugins = ["tests.homeserver_fixtures", "tests.storage_fixtures"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -173,10 +174,8 @@ class MatrixGateway:
             await self.tokens.save(self._token)
 
     async def _pause(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
     async def stop(self) -> None:
         """End the sync loop, let in-flight handlers finish, keep the last safe token."""
@@ -297,7 +296,10 @@ class MatrixGateway:
 
     async def find_sent(self, room_id: str, txn_id: str) -> str | None:
         """Our own event carrying ``txn_id`` in the room's recent timeline, if there is one."""
-        response = await self.client.room_messages(room_id, limit=100)
+        try:
+            response = await self.client.room_messages(room_id, limit=100)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientDeliveryError(type(exc).__name__) from exc
         if not isinstance(response, RoomMessagesResponse):
             return None
         for event in response.chunk:

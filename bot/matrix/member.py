@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -202,7 +203,5 @@ class Member:
             if remaining <= 0:
                 raise TimeoutError(f"{self.user_id}: condition not met within {timeout}s")
             self._new.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new.wait(), timeout=min(0.1, remaining))
-            except TimeoutError:
-                pass

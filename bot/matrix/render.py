@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import html
 import json
+import logging
+import re
 from typing import Any
 
 import nh3
 
 from bot.messages import Message
+
+log = logging.getLogger(__name__)
 
 EVENT_TYPE = "m.room.message"
 DATA_KEY = "org.ssphub.bot"
@@ -28,8 +32,9 @@ ALLOWED_ATTRIBUTES = {
     "ol": {"start"},
 }
 URL_SCHEMES = {"https", "http", "mailto", "matrix"}
-_ROOM_PING = "@room"
-_DEFUSED_PING = "@\u2060room"  # a word joiner: reads the same, matches no push rule
+# Push rules match case-insensitively: "@Room" pings as well as "@room". A word joiner after
+# the "@" reads the same and matches no rule.
+_ROOM_PING = re.compile(r"@(?=room)", re.IGNORECASE)
 
 
 def sanitise_html(markup: str) -> str:
@@ -44,7 +49,7 @@ def sanitise_html(markup: str) -> str:
 
 
 def _defuse(text: str) -> str:
-    return text.replace(_ROOM_PING, _DEFUSED_PING)
+    return _ROOM_PING.sub("@\u2060", text)
 
 
 def _body(message: Message) -> dict[str, Any]:
@@ -89,6 +94,9 @@ def render(message: Message) -> tuple[str, dict[str, Any]]:
         content = _as_edit(content, body, message.replaces)
     elif (relation := _relation(message)) is not None:
         content["m.relates_to"] = relation
+    if DATA_KEY in content and _size(content) > MAX_CONTENT_BYTES:
+        log.warning("data payload dropped from an oversized message to %s", message.room_id)
+        del content[DATA_KEY]
     return EVENT_TYPE, content
 
 

@@ -8,6 +8,7 @@ transaction id again and the homeserver answers with the event it already has.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from datetime import timedelta
@@ -81,10 +82,8 @@ class Sender:
             delay = await self.flush()
             if self._stopping:
                 break
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except TimeoutError:
-                pass
 
     def stop(self) -> None:
         self._stopping = True
@@ -144,6 +143,9 @@ class Sender:
                 await self._postpone(entry, self._backoff(entry.attempts), str(exc))
             except PermanentDeliveryError as exc:
                 await self._fail(entry, str(exc))
+            except Exception as exc:  # an unforeseen failure must not stop the sender
+                log.exception("outbox %d to %s: unexpected error", entry.id, entry.room_id)
+                await self._postpone(entry, self._backoff(entry.attempts), repr(exc))
             else:
                 await self._mark_sent(entry, event_id)
 

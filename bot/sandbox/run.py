@@ -130,10 +130,15 @@ ssphub-bot sandbox
 Ctrl-C stops everything."""
 
 
-async def run_sandbox(data_dir: Path, *, demo: bool, stop: asyncio.Event) -> int:
-    """Start everything, print how to join, and run until ``stop`` (or play the demo)."""
+def sandbox_dir(data_dir: Path) -> Path:
+    """Where the sandbox keeps its homeserver, clients and bot; made if missing."""
     base = data_dir.resolve() / "sandbox"
     base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+async def run_sandbox(base: Path, *, demo: bool, stop: asyncio.Event) -> int:
+    """Start everything, print how to join, and run until ``stop`` (or play the demo)."""
     synapse = LocalSynapse(base / "homeserver", port=_port(8008))
     await synapse.start()
     feeds_port = _port(8765)

@@ -147,7 +147,7 @@ class LocalSynapse:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
-    async def start(self, *, timeout: float = 60) -> None:  # noqa: ASYNC109 (public contract)
+    async def start(self, *, timeout: float = 60) -> None:
         """Write the config, spawn the homeserver and return once the client API answers."""
         if self._process is not None:
             return
