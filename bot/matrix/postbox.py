@@ -61,7 +61,7 @@ class MatrixPostbox:
         def submit(sync_session: SyncSession) -> None:
             sender.submit(sync_session.info.pop(_COMMITTED, []))
 
-        def forget(sync_session: SyncSession) -> None:
+        def forget(sync_session: SyncSession, _previous: object) -> None:
             sync_session.info.pop(_COMMITTED, None)
 
         event.listen(session.sync_session, "after_commit", submit, once=True)

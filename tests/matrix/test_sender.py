@@ -288,3 +288,65 @@ async def test_postbox_queues_for_the_room_an_upgraded_room_became(
     assert [(put.room_id, put.content["body"]) for put in homeserver.puts] == [
         ("!hub-v12", "annonce")
     ]
+
+
+async def post_and_submit(db: Database, clock: FakeClock, sender: Sender, text: str) -> int:
+    """Queue a notice through a postbox wired to ``sender``, as the application does."""
+    async with db.session() as session:
+        return await MatrixPostbox(clock, sender).post(session, Message(HUB, text))
+
+
+async def test_committed_row_of_an_idle_room_goes_without_a_flush(
+    db: Database, fake_clock: FakeClock, homeserver: RecordingTransport
+) -> None:
+    """A row committed for a room with nothing pending is PUT straight from the commit."""
+    sender = make_sender(db, homeserver, fake_clock)
+    await sender.flush()
+    entry_id = await post_and_submit(db, fake_clock, sender, "bonjour")
+    await sender.send_submitted()
+    assert [put.content["body"] for put in homeserver.puts] == ["bonjour"]
+    assert (await row(db, entry_id)).status == outbox.SENT
+
+
+async def test_committed_row_waits_behind_an_older_pending_row(
+    db: Database, fake_clock: FakeClock, homeserver: RecordingTransport
+) -> None:
+    """A room with an older row still pending keeps its order: the new row waits for flush."""
+    sender = make_sender(db, homeserver, fake_clock)
+    homeserver.fail_next(TransientDeliveryError("503"))
+    await post(db, fake_clock, HUB, "premier")
+    await sender.flush()
+    await post_and_submit(db, fake_clock, sender, "second")
+    await sender.send_submitted()
+    assert homeserver.puts == []
+    fake_clock.advance(600)
+    await sender.flush()
+    await sender.flush()
+    assert [put.content["body"] for put in homeserver.puts] == ["premier", "second"]
+
+
+async def test_nothing_goes_directly_before_the_first_flush(
+    db: Database, fake_clock: FakeClock, homeserver: RecordingTransport
+) -> None:
+    """Until the sender has read the outbox once, committed rows wait for the flush."""
+    sender = make_sender(db, homeserver, fake_clock)
+    await post_and_submit(db, fake_clock, sender, "au démarrage")
+    await sender.send_submitted()
+    assert homeserver.puts == []
+    await sender.flush()
+    assert [put.content["body"] for put in homeserver.puts] == ["au démarrage"]
+
+
+async def test_rolled_back_unit_of_work_submits_nothing(
+    db: Database, fake_clock: FakeClock, homeserver: RecordingTransport
+) -> None:
+    """A message queued in a unit of work that fails is neither stored nor sent."""
+    sender = make_sender(db, homeserver, fake_clock)
+    await sender.flush()
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            await MatrixPostbox(fake_clock, sender).post(session, Message(HUB, "annulé"))
+            raise RuntimeError("the handler failed")
+    await sender.send_submitted()
+    await sender.flush()
+    assert homeserver.puts == []
