@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +190,22 @@ async def test_rate_limited_sends_all_arrive_once_in_order(tmp_path: Path) -> No
 async def _all_sent(app: Any) -> bool:
     counts = await outbox_counts(app.db)
     return counts.get(outbox.PENDING, 0) == 0 and counts.get(outbox.SENT, 0) >= 13
+
+
+async def test_lost_crypto_store_gives_a_new_device_not_a_deaf_bot(community: Community) -> None:
+    """When the crypto store is lost, the bot logs in as a new device and still reads commands."""
+    assert community.app.gateway is not None
+    old_device = community.app.gateway.client.device_id
+    await community.app.stop()
+    shutil.rmtree(community.data_dir / "crypto")
+    community.app = await started(community.config())
+    assert community.app.gateway is not None
+    new_device = community.app.gateway.client.device_id
+    assert new_device != old_device
+    alice = community.alice
+    await alice.wait_until(
+        lambda: new_device in alice.client.device_store[community.bot_user.user_id], timeout=30
+    )
+    event_id = await alice.send_text(community.room_id, "!ping")
+    answer = await alice.wait_for_reply(community.room_id, event_id, timeout=30)
+    assert answer.decrypted and answer.body == "pong 🏓"
