@@ -26,7 +26,7 @@ def thread_root(source: dict[str, Any]) -> str | None:
 
 def is_direct(room: MatrixRoom) -> bool:
     """A room of two members (the bot and one person) is treated as a direct conversation."""
-    return room.member_count <= 2
+    return bool(room.member_count <= 2)
 
 
 def to_incoming(
