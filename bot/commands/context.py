@@ -40,7 +40,11 @@ def reply_to(incoming: IncomingMessage, text: str, html: str | None = None) -> M
 
 @dataclass
 class CommandContext:
-    """One command being handled, inside its own unit of work."""
+    """One command being handled, inside its own unit of work.
+
+    Do network I/O (fetching a feed, asking the homeserver) before the first database call:
+    the unit of work holds a connection from its first statement until it ends.
+    """
 
     message: IncomingMessage
     command: Command

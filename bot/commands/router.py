@@ -24,6 +24,10 @@ from bot.storage import state
 log = logging.getLogger(__name__)
 
 
+class AlreadyHandled(Exception):
+    """The event was claimed by an earlier run: this run's work is rolled back."""
+
+
 @dataclass(frozen=True)
 class Invocation:
     """A message read as a command: the word typed and the rest."""
@@ -114,6 +118,8 @@ class Dispatcher:
     ) -> None:
         try:
             await self._run_handler(message, command, args, t)
+        except AlreadyHandled:
+            log.debug("event %s was already handled", message.event_id)
         except UsageError as error:
             await self._answer(message, self._usage_answer(command, error, t))
         except UserError as error:
@@ -132,11 +138,15 @@ class Dispatcher:
     async def _run_handler(
         self, message: IncomingMessage, command: Command, args: str, t: Catalogue
     ) -> None:
+        """Run the handler; its work and the event's claim commit together, or not at all.
+
+        The claim comes last, so a handler that does its network I/O before touching the
+        database holds no connection meanwhile; a replayed event loses the claim and its
+        work is rolled back.
+        """
         services = self.services
         now = services.clock.now()
         async with services.db.session() as session:
-            if not await state.claim_event(session, message.event_id, message.room_id, now):
-                return
             organiser = await services.permissions.is_organiser(message.sender)
             if command.role is Role.ORGANISER and not organiser:
                 raise UserError("errors.permission_denied")
@@ -144,6 +154,8 @@ class Dispatcher:
                 message, command, args, t, now, session, services, organiser, self.prefix, self
             )
             await command.handler(ctx)
+            if not await state.claim_event(session, message.event_id, message.room_id, now):
+                raise AlreadyHandled(message.event_id)
 
     def _usage_answer(self, command: Command, error: UsageError, t: Catalogue) -> str:
         usage = self.usage_line(command, t)
