@@ -1,0 +1,131 @@
+"""Dry runs: what a feed holds and what the bot would announce from it, sending nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiohttp
+
+from bot import __version__
+from bot.config import AnnouncementsConfig, Config, FeedConfig
+from bot.feeds.fetch import FeedFetcher, Validators, user_agent
+from bot.feeds.normalise import FeedItem, NormaliseRules
+from bot.feeds.plan import ItemStatus, Known, PollPolicy, plan_poll
+from bot.feeds.settings import FeedSettings
+from bot.feeds.watch import read_batch
+from bot.i18n import Catalogue, catalogue
+from bot.services.announcements import Announcer
+from bot.storage.feeds import ItemRecord
+
+PREVIEW_ROOM = "!preview:localhost"
+_EPOCH = datetime(1, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    """One item of the feed and what a poll would do with it."""
+
+    item: FeedItem
+    verdict: str  # an ItemStatus value, "known" or "edited"
+
+
+def settings_for(config: Config | None, target: str) -> FeedSettings:
+    """The configured feed's settings for ``target``, else the defaults (hub rules)."""
+    if config is None:
+        return FeedSettings(target, target, 300.0, NormaliseRules(), PollPolicy())
+    summary = config.announcements.summary_chars
+    for feed in config.feeds:
+        if feed.url == target:
+            return FeedSettings.from_config(feed, config.tz, summary)
+    if target.startswith(("http://", "https://")):
+        return FeedSettings.from_config(FeedConfig(url=target), config.tz, summary)
+    rules = NormaliseRules(tz=config.tz, summary_chars=summary)
+    return FeedSettings(target, target, 300.0, rules, PollPolicy())
+
+
+async def fetch_items(target: str, settings: FeedSettings, contact: str | None) -> list[FeedItem]:
+    """The normalised items of a feed URL or file; raises FetchError or FeedParseError."""
+    if not target.startswith(("http://", "https://")):
+        body = await asyncio.to_thread(Path(target).read_bytes)
+        return await asyncio.to_thread(read_batch, body, target, None, settings.rules)
+    async with aiohttp.ClientSession() as http:
+        fetcher = FeedFetcher(http, user_agent=user_agent(__version__, contact))
+        result = await fetcher.fetch(target, Validators())
+    assert result.body is not None  # an unconditional fetch always carries the body
+    return await asyncio.to_thread(
+        read_batch, result.body, target, result.content_type, settings.rules
+    )
+
+
+def verdicts(
+    items: Sequence[FeedItem],
+    policy: PollPolicy,
+    known: Mapping[str, Known] | None,
+    *,
+    first_poll: bool,
+) -> list[PreviewLine]:
+    """What the next poll would do with each item; without ``known``, as if each were new."""
+    if known is None:
+        return [PreviewLine(item, _kind_verdict(item, policy)) for item in items]
+    plan = plan_poll(items, known, [], first_poll=first_poll, policy=policy)
+    edited = {item.identity for item in plan.edited}
+    return [PreviewLine(item, _verdict(item.identity, plan.new, edited)) for item in items]
+
+
+def _kind_verdict(item: FeedItem, policy: PollPolicy) -> str:
+    return ItemStatus.ANNOUNCED if item.kind in policy.announce else ItemStatus.FILTERED
+
+
+def _verdict(
+    identity: str, new: Mapping[str, tuple[FeedItem, ItemStatus]], edited: set[str]
+) -> str:
+    if identity in new:
+        return new[identity][1].value
+    return "edited" if identity in edited else "known"
+
+
+def as_record(item: FeedItem) -> ItemRecord:
+    """An unsaved item, shaped as stored, so the announcer can render it."""
+    return ItemRecord(
+        id=0, feed_id=0, identity=item.identity, kind=str(item.kind), title=item.title,
+        link=item.link, summary=item.summary, published=item.published,
+        newsletter_number=item.newsletter_number, fingerprint=item.fingerprint,
+        status="preview", first_seen_at=item.published or _EPOCH, first_seen_poll=0,
+        event=item.event,
+    )  # fmt: skip
+
+
+def report_lines(
+    target: str, items: Sequence[FeedItem], lines: Sequence[PreviewLine], config: Config | None
+) -> list[str]:
+    """The CLI's printout: every normalised item, then the messages that would be sent."""
+    language = config.language if config else "fr"
+    t = catalogue(language)
+    announcements = config.announcements if config else AnnouncementsConfig()
+    announcer = Announcer(announcements, t, config.tz if config else ZoneInfo("Europe/Paris"))
+    out = [t("feeds.preview_header", url=target, count=len(items)), ""]
+    for line in lines:
+        out += _item_lines(line, announcer, t)
+    out += ["", t("feeds.preview_messages"), ""]
+    for line in lines:
+        if line.verdict == ItemStatus.ANNOUNCED:
+            message = announcer.announcement(as_record(line.item), PREVIEW_ROOM, feed=target)
+            out += [message.text, ""]
+    return out
+
+
+def _item_lines(line: PreviewLine, announcer: Announcer, t: Catalogue) -> list[str]:
+    item = line.item
+    verdict = t(f"feeds.verdict.{line.verdict}")
+    out = [t("feeds.preview_line", kind=t(f"kinds.{item.kind}"), title=item.title, verdict=verdict)]
+    out.append(f"    identity:  {item.identity}")
+    out.append(f"    link:      {item.link or '-'}")
+    out.append(f"    published: {item.published.isoformat() if item.published else '-'}")
+    if item.event is not None:
+        out.append(f"    when:      {announcer.dates.when(item.event)}")
+    return out

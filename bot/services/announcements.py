@@ -1,0 +1,189 @@
+"""Announcements of feed items: templates filled in, dates in words (Paris time), safe HTML."""
+
+from __future__ import annotations
+
+import html
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from bot.config import AnnouncementsConfig
+from bot.feeds.eventtime import EventTime
+from bot.i18n import Catalogue
+from bot.messages import Mentions, Message, ReplyTo
+from bot.storage.feeds import ItemRecord
+
+LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+DATA_ITEM = "feed_item"
+MAX_LINK_CHARS = 2048  # a longer link is hostile or broken: it is not shown
+
+
+class Dates:
+    """Days, hours and event times in words, in the catalogue's language and the bot's zone."""
+
+    def __init__(self, t: Catalogue, tz: ZoneInfo) -> None:
+        self.t = t
+        self.tz = tz
+        self.locale = LOCALES.get(t.language, "fr_FR")
+
+    def day(self, day: date, *, month: bool = True, year: bool = True) -> str:
+        """ "jeudi 29 février 2024"; "1er" for the first of a month in French."""
+        from babel.dates import format_date  # babel is heavy: imported when first needed
+
+        number = "d'er'" if day.day == 1 and self.t.language == "fr" else "d"
+        pattern = " ".join(["EEEE", number, *(["MMMM"] if month else []), *(["y"] if year else [])])
+        return format_date(day, format=pattern, locale=self.locale)
+
+    def clock(self, moment: datetime) -> str:
+        """ "15 h" or "15 h 30", local time."""
+        local = moment.astimezone(self.tz)
+        if local.minute == 0:
+            return self.t("announce.when.hour", hour=local.hour)
+        return self.t("announce.when.hour_minute", hour=local.hour, minute=f"{local.minute:02d}")
+
+    def when(self, event: EventTime) -> str:
+        """When an event happens, as the announcement says it."""
+        if event.all_day:
+            return self._span(event)
+        day = self.day(event.start.astimezone(self.tz).date())
+        if not event.time_known:
+            return self.t("announce.when.day_unknown", day=day)
+        hours = self.clock(event.start)
+        if event.end is not None:
+            hours = self.t("announce.when.hours", start=hours, end=self.clock(event.end))
+        return self.t("announce.when.day_time", day=day, hours=hours)
+
+    def _span(self, event: EventTime) -> str:
+        """ "du mardi 16 au mercredi 17 juin 2026" (the stored end is exclusive)."""
+        first = event.start.astimezone(self.tz).date()
+        end = event.end.astimezone(self.tz).date() if event.end else first + timedelta(days=1)
+        last = max(first, end - timedelta(days=1))
+        same_year = first.year == last.year
+        start = self.day(
+            first, month=not (same_year and first.month == last.month), year=not same_year
+        )
+        return self.t("announce.when.range", first=start, last=self.day(last))
+
+    def moment(self, moment: datetime | None) -> str:
+        """ "lundi 2 mars 2026 à 10 h 05", or "jamais"."""
+        if moment is None:
+            return self.t("feeds.never")
+        local = moment.astimezone(self.tz)
+        hours = self.t("announce.when.hour_minute", hour=local.hour, minute=f"{local.minute:02d}")
+        return self.t("feeds.moment", day=self.day(local.date()), hours=hours)
+
+
+def safe_link(link: str | None) -> str | None:
+    """The link when it is a reasonable http(s) URL, else None."""
+    if not link or len(link) > MAX_LINK_CHARS:
+        return None
+    return link if urlsplit(link).scheme in ("http", "https") else None
+
+
+class Announcer:
+    """Writes the messages about feed items; posting them is the caller's business."""
+
+    def __init__(self, config: AnnouncementsConfig, t: Catalogue, tz: ZoneInfo) -> None:
+        self.config = config
+        self.t = t
+        self.dates = Dates(t, tz)
+
+    def announcement(
+        self, item: ItemRecord, room_id: str, *, feed: str, replaces: str | None = None
+    ) -> Message:
+        """The announcement of ``item`` (or, with ``replaces``, an edit of an earlier one)."""
+        values = self._values(item, feed)
+        lines = [self.headline(item, values)]
+        if values["place"]:
+            lines.append(self.t("announce.place", place=values["place"]))
+        lines += [text for text in (item.summary, values["link"]) if text]
+        return Message(
+            room_id=room_id,
+            text="\n".join(lines),
+            html=self._html(lines, values["link"]),
+            mentions=Mentions(),
+            data={DATA_ITEM: item_data(item)},
+            replaces=replaces,
+        )
+
+    def headline(self, item: ItemRecord, values: dict[str, Any]) -> str:
+        """The first line: the configured template for the item's kind, else the catalogue's."""
+        key = item.kind if item.kind in ("newsletter", "event", "post", "project") else "other"
+        if key == "newsletter" and item.newsletter_number is None:
+            key = "newsletter_unnumbered"
+        if key == "event" and item.event is None:
+            key = "other"
+        configured: str | None = getattr(self.config.templates, key)
+        if configured is not None:
+            return configured.format_map(values)
+        return self.t(f"announce.{key}", **values)
+
+    def _values(self, item: ItemRecord, feed: str) -> dict[str, Any]:
+        event = item.event
+        return {
+            "title": item.title,
+            "number": "" if item.newsletter_number is None else item.newsletter_number,
+            "when": self.dates.when(event) if event else "",
+            "place": (event.place or "") if event else "",
+            "summary": item.summary,
+            "link": safe_link(item.link) or "",
+            "feed": feed,
+        }
+
+    @staticmethod
+    def _html(lines: list[str], link: str) -> str:
+        """Every line escaped, the first in bold, the link clickable."""
+        parts = [f"<p><strong>{html.escape(lines[0])}</strong></p>"]
+        for line in lines[1:]:
+            escaped = html.escape(line)
+            if link and line == link:
+                escaped = f'<a href="{html.escape(link, quote=True)}">{escaped}</a>'
+            parts.append(f"<p>{escaped}</p>")
+        return "".join(parts)
+
+    def date_changed(self, item: ItemRecord, room_id: str, original: str) -> Message:
+        """A short notice, in reply to the announcement, that the event moved."""
+        when = self.dates.when(item.event) if item.event else ""
+        text = self.t("announce.date_changed", title=item.title, when=when)
+        return Message(
+            room_id,
+            text,
+            html.escape(text),
+            ReplyTo(original),
+            Mentions(),
+            {DATA_ITEM: item_data(item)},
+        )
+
+    def flood_notice(
+        self, room_id: str, *, feed: str, new: int, total: int, newest: str | None
+    ) -> Message:
+        """The one notice telling organisers that a feed looked all new and was held."""
+        text = self.t("announce.flood", feed=feed, new=new, total=total)
+        if newest:
+            text += " " + self.t("announce.flood_newest", title=newest)
+        return Message(room_id, text, html.escape(text), mentions=Mentions())
+
+
+def item_data(item: ItemRecord) -> dict[str, Any]:
+    """The item as data, for clients and bots reading the event content."""
+    event = item.event
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "title": item.title,
+        "link": safe_link(item.link),
+        "published": item.published.isoformat() if item.published else None,
+        "number": item.newsletter_number,
+        "event": None if event is None else _event_data(event),
+    }
+
+
+def _event_data(event: EventTime) -> dict[str, Any]:
+    return {
+        "start": event.start.isoformat(),
+        "end": event.end.isoformat() if event.end else None,
+        "all_day": event.all_day,
+        "time_known": event.time_known,
+        "place": event.place,
+    }

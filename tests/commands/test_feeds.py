@@ -1,0 +1,186 @@
+"""Organiser feed commands: !flux, !flux apercu and !pourquoi, answered from real polls."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from bot.commands import feeds as feed_commands
+from bot.commands import meta
+from bot.commands.declare import Role
+from bot.commands.router import Dispatcher
+from bot.config import parse_config
+from bot.errors import UsageError
+from bot.i18n import catalogue
+from bot.matrix.postbox import MatrixPostbox
+from bot.messages import IncomingMessage
+from bot.services.permissions import Permissions
+from bot.services.ratelimit import RateLimiter
+from bot.services.registry import Services
+from tests.fakes import START
+from tests.feeds.conftest import load_feed
+from tests.feeds.feedserver import items, with_items
+from tests.feeds.rig import Rig, database_url, db, postgres_database_url, rig
+
+__all__ = ["database_url", "db", "postgres_database_url", "rig"]
+
+ORGANISER = "@orga:localhost"
+NEWSLETTERS = load_feed("infolettre").decode()
+NEWEST = "https://ssphub.netlify.app/infolettre/infolettre_26/"
+_numbers = itertools.count(1)
+
+
+class NoPowers:
+    """Nobody has power in any room: only the configured organisers are organisers."""
+
+    def power_level(self, room_id: str, user_id: str) -> int | None:
+        return None
+
+    def room_version(self, room_id: str) -> str | None:
+        return "10"
+
+    async def room_creators(self, room_id: str) -> set[str]:
+        return set()
+
+
+def dispatcher(rig: Rig) -> Dispatcher:
+    """The dispatcher with the feed commands, on the rig's database and feed server."""
+    text = f"""\
+matrix: {{homeserver: "http://127.0.0.1:8008", user_id: "@bot:localhost", password: pw}}
+rooms: ["!hub:localhost"]
+organisers: ["{ORGANISER}"]
+feeds:
+  - {{url: "{rig.server.url("/infolettre.xml")}", name: Infolettre}}
+  - {{url: "{rig.server.url("/event.xml")}", name: Événements}}
+"""
+    config = parse_config(text, source="test.yaml", environ={})
+    permissions = Permissions(config.organisers, lambda: [], NoPowers())
+    services = Services(config, rig.clock, rig.db, MatrixPostbox(rig.clock, None), permissions)
+    handler = Dispatcher(services, RateLimiter(rig.clock, burst=50, per_seconds=1))
+    handler.include(meta.router, feed_commands.router)
+    return handler
+
+
+async def ask(rig: Rig, body: str, sender: str = ORGANISER) -> str:
+    """Dispatch ``body`` in the hub room and return the answer's text."""
+    before = len(await rig.queued())
+    message = IncomingMessage("!hub:localhost", f"$cmd{next(_numbers)}", sender, body, START)
+    await dispatcher(rig).handle(message)
+    answers = (await rig.queued())[before:]
+    assert len(answers) == 1, answers
+    return answers[0].body
+
+
+async def polled(rig: Rig, xml: str = NEWSLETTERS) -> None:
+    """One poll of the newsletter feed serving ``xml``."""
+    rig.server.serve("/infolettre.xml", xml)
+    await rig.watcher("/infolettre.xml").poll_once()
+
+
+@pytest.mark.parametrize("args", ["apercu", "apercu pas-une-url", "aperçu ftp://x", "voir"])
+def test_bad_feeds_arguments_are_usage_errors(args: str) -> None:
+    """A subcommand other than apercu, or apercu without an http(s) URL, is refused."""
+    with pytest.raises(UsageError):
+        feed_commands.parse_feeds_args(args)
+
+
+def test_feeds_arguments_read_a_preview_url() -> None:
+    """Nothing means the state; apercu (any spelling) takes one URL."""
+    assert feed_commands.parse_feeds_args("") is None
+    url = "https://ssphub.netlify.app/event.xml"
+    assert feed_commands.parse_feeds_args(f"APERÇU <{url}>") == url
+
+
+async def test_state_of_every_feed_in_french_and_paris_time(rig: Rig) -> None:
+    """!flux gives each feed's last poll, success, next poll and items; never-polled ones too."""
+    await polled(rig)
+    answer = await ask(rig, "!flux")
+    assert answer.splitlines()[0] == "Flux suivis :"
+    assert (
+        "• Infolettre — dernière relève : lundi 2 mars 2026 à 10 h 00 ; dernier succès : "
+        "lundi 2 mars 2026 à 10 h 00 ; prochaine relève : lundi 2 mars 2026 à 10 h 05 ; "
+        "éléments connus : 20"
+    ) in answer
+    assert "• Événements — dernière relève : jamais" in answer
+
+
+async def test_state_shows_the_last_error(rig: Rig) -> None:
+    """A failing feed's line is followed by its error kind, count and reason."""
+    rig.server.serve("/infolettre.xml", b"", status=503)
+    await rig.watcher("/infolettre.xml").poll_once()
+    answer = await ask(rig, "!flux")
+    assert "dernière erreur (http_5xx, 1 échec(s) d’affilée) : http_5xx: HTTP 503" in answer
+
+
+async def test_members_may_not_see_the_feeds(rig: Rig) -> None:
+    """!flux is for organisers only."""
+    answer = await ask(rig, "!flux", sender="@membre:localhost")
+    assert answer == "Cette commande est réservée aux organisateurs."
+
+
+async def test_preview_says_what_the_next_poll_would_announce_and_sends_nothing(rig: Rig) -> None:
+    """A dry run of a known feed marks the new item and shows its message; nothing is stored."""
+    await polled(rig, with_items(NEWSLETTERS, items(NEWSLETTERS)[1:]))
+    rig.server.serve("/infolettre.xml", NEWSLETTERS)
+    answer = await ask(rig, f"!flux apercu {rig.server.url('/infolettre.xml')}")
+    lines = answer.splitlines()
+    assert lines[0].endswith(": 20 éléments. Rien n’est envoyé.")
+    assert (
+        lines[1].startswith("• [infolettre] Le prix de statistiques indépendantes")
+        and "serait annoncé" in lines[1]
+    )
+    assert all(line.endswith("déjà connu") for line in lines[2:21])
+    assert "📰 Nouvelle infolettre n°26 — " in answer
+    assert len(await rig.items()) == 19 and len(await rig.queued()) == 1
+
+
+async def test_preview_of_an_unreadable_feed_says_why(rig: Rig) -> None:
+    """A dry run of a broken address answers with the reason instead of failing."""
+    answer = await ask(rig, f"!flux apercu {rig.server.url('/absent.xml')}")
+    assert answer == "Je n’ai pas pu lire ce flux (http_4xx: HTTP 404)."
+
+
+async def test_why_an_item_was_announced_names_rooms_and_events(rig: Rig) -> None:
+    """!pourquoi on an announced item tells when it was first seen and where it went."""
+    await polled(rig, with_items(NEWSLETTERS, items(NEWSLETTERS)[1:]))
+    await polled(rig)
+    await rig.send_all()
+    answer = await ask(rig, f"!pourquoi {NEWEST}")
+    lines = answer.splitlines()
+    assert lines[0].startswith(
+        "« Le prix de statistiques indépendantes » (infolettre, flux Infolettre)"
+    )
+    assert lines[0].endswith(
+        ": vu pour la première fois le lundi 2 mars 2026 à 10 h 00, à la relève n°2."
+    )
+    assert lines[1] == "Annoncé dans :"
+    assert sorted(lines[2:]) == [
+        "  • !salon-a:hub.test : envoyé ($event1)",
+        "  • !salon-b:hub.test : envoyé ($event2)",
+    ]
+
+
+async def test_why_an_item_was_not_announced(rig: Rig) -> None:
+    """An item of the first poll, asked by another spelling of its link, was recorded silently."""
+    await polled(rig)
+    preview_link = NEWEST.replace("ssphub.netlify.app", "deploy-preview-7--ssphub.netlify.app")
+    answer = await ask(rig, f"!pourquoi {preview_link.rstrip('/')}")
+    assert answer.splitlines()[1] == (
+        "Non annoncé : il était déjà là à la première relève du flux, enregistrée sans annonce."
+    )
+
+
+async def test_why_an_unknown_link_says_so(rig: Rig) -> None:
+    """A link no feed ever showed is unknown."""
+    answer = await ask(rig, "!pourquoi https://example.org/rien/")
+    assert answer.startswith("Je ne connais aucun élément de flux avec ce lien.")
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_feed_commands_have_words_usage_and_help_in_both_languages(language: str) -> None:
+    """!flux and !pourquoi are declared for organisers, with their catalogue lines."""
+    t = catalogue(language)
+    for command in feed_commands.router.commands:
+        assert command.role is Role.ORGANISER and set(command.words) == {"fr", "en"}
+        assert t.has(command.usage_key) and t(command.help_key)
