@@ -1,4 +1,4 @@
-"""Command line: run · sandbox · check-config · db upgrade."""
+"""Command line: run · sandbox · check-config · db upgrade · feeds preview."""
 
 from __future__ import annotations
 
@@ -29,6 +29,15 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="migrate the schema to the latest version")
     upgrade.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    feeds = commands.add_parser("feeds", help="feed tools")
+    feeds_commands = feeds.add_subparsers(dest="feeds_command", required=True)
+    preview = feeds_commands.add_parser(
+        "preview",
+        help="print a feed's normalised items and the messages the bot would send "
+        "(no homeserver, nothing sent)",
+    )
+    preview.add_argument("target", metavar="URL|FILE")
+    preview.add_argument("--config", type=Path, default=None)
     sandbox = commands.add_parser(
         "sandbox", help="run the bot against a throw-away local homeserver and sample feeds"
     )
@@ -62,6 +71,24 @@ def db_upgrade(path: Path) -> int:
 
     upgrade_sync(_load(path).database_url_or_default)
     print("database schema is up to date")
+    return 0
+
+
+def feeds_preview(target: str, config_path: Path | None) -> int:
+    """Print what the bot reads in a feed (URL or file) and would announce from it."""
+    from bot.feeds.fetch import FetchError
+    from bot.feeds.parse import FeedParseError
+    from bot.feeds.preview import fetch_items, report_lines, settings_for, verdicts
+
+    config = _load(config_path) if config_path else None
+    settings = settings_for(config, target)
+    try:
+        items = asyncio.run(fetch_items(target, settings, config.contact if config else None))
+    except (FetchError, FeedParseError, OSError) as error:
+        print(f"{target}: cannot read the feed: {error}", file=sys.stderr)
+        return 1
+    lines = verdicts(items, settings.policy, None, first_poll=False)
+    print("\n".join(report_lines(target, items, lines, config)))
     return 0
 
 
@@ -108,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return check_config(args.config)
         if args.command == "db":
             return db_upgrade(args.config)
+        if args.command == "feeds":
+            return feeds_preview(args.target, args.config)
         if args.command == "sandbox":
             return sandbox(args.data_dir, args.demo)
         return run(args.config)

@@ -7,22 +7,29 @@ import fnmatch
 import logging
 from datetime import timedelta
 
+import aiohttp
 from sqlalchemy import text
 
 from bot.clock import Clock, SystemClock
+from bot.commands import feeds as feed_commands
 from bot.commands import meta
+from bot.commands import reminders as reminder_commands
 from bot.commands.context import reply_to
 from bot.commands.router import Dispatcher
 from bot.config import Config
+from bot.feeds.record import Audience
+from bot.feeds.watch import FeedWatchers, build_watchers
 from bot.i18n import catalogue
 from bot.matrix.gateway import MatrixGateway
 from bot.matrix.postbox import MatrixPostbox
 from bot.matrix.sender import Sender
 from bot.matrix.session import LoginSettings, Session
 from bot.messages import IncomingMessage
+from bot.scheduling import ReminderScheduler
 from bot.services.permissions import Permissions
 from bot.services.ratelimit import RateLimiter
 from bot.services.registry import Services
+from bot.services.reminders import ReminderService
 from bot.storage import migrate, state
 from bot.storage.db import Database
 from bot.supervise import TaskSet
@@ -75,6 +82,10 @@ class App:
         self.web: WebServer | None = None
         self.dispatcher: Dispatcher | None = None
         self._sync_task: asyncio.Task[None] | None = None
+        self.feeds: FeedWatchers | None = None
+        self.organiser_room_id: str | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self.scheduler: ReminderScheduler | None = None
 
     async def start(self) -> None:
         """Migrate, log in, and start syncing, sending and serving."""
@@ -102,6 +113,8 @@ class App:
         self._sync_task = self.tasks.spawn(self.gateway.run(self), name="sync")
         await self._join_rooms()
         self.tasks.spawn(self.sender.run(), name="sender")
+        await self._start_reminders()
+        await self._start_feeds()
         await self._start_web()
 
     def _login_settings(self) -> LoginSettings:
@@ -122,19 +135,21 @@ class App:
             gateway,
             threshold=self.config.organiser_power_level,
         )
+        postbox = MatrixPostbox(self.clock, sender)
         return Services(
             config=self.config,
             clock=self.clock,
             db=self.db,
-            postbox=MatrixPostbox(self.clock, sender),
+            postbox=postbox,
             permissions=permissions,
+            reminders=self._reminder_service(gateway, postbox),
         )
 
     def _dispatcher(self, services: Services) -> Dispatcher:
         limits = self.config.commands.rate_limit
         limiter = RateLimiter(self.clock, burst=limits.burst, per_seconds=limits.per_seconds)
         dispatcher = Dispatcher(services, limiter)
-        dispatcher.include(meta.router)
+        dispatcher.include(meta.router, feed_commands.router, reminder_commands.router)
         return dispatcher
 
     async def _join_rooms(self) -> None:
@@ -152,6 +167,58 @@ class App:
             if not gateway.joined(room_id) and not await gateway.join(room_id):
                 log.error("cannot join configured room %s; invite the bot", room_id)
             self.room_ids.append(room_id)
+
+    async def _start_feeds(self) -> None:
+        """One watcher task per configured feed, once the rooms are known."""
+        if not self.config.feeds:
+            return
+        self.organiser_room_id = await self._organiser_room()
+        self._http = aiohttp.ClientSession()
+        self.feeds = build_watchers(
+            self.config,
+            db=self.db,
+            postbox=self._postbox(),
+            clock=self.clock,
+            http=self._http,
+            audience=self._audience,
+        )
+        self.feeds.start()
+
+    def _audience(self) -> Audience:
+        """Announcements go to the configured rooms; feed trouble to the organisers' room."""
+        rooms = tuple(self.room_ids)
+        return Audience(rooms, (self.organiser_room_id,) if self.organiser_room_id else rooms)
+
+    async def _organiser_room(self) -> str | None:
+        """The configured organisers' room, resolved and joined, or None."""
+        room = self.config.announcements.organiser_room
+        gateway = self.gateway
+        if room is None or gateway is None:
+            return None
+        room_id = await gateway.resolve_room(room)
+        if room_id is None:
+            log.error("organiser room %s cannot be resolved", room)
+        elif not gateway.joined(room_id) and not await gateway.join(room_id):
+            log.error("cannot join the organiser room %s; invite the bot", room_id)
+        return room_id
+
+    def _reminder_service(self, gateway: MatrixGateway, postbox: MatrixPostbox) -> ReminderService:
+        return ReminderService(
+            self.db,
+            postbox,
+            self.clock,
+            tz=self.config.tz,
+            grace=timedelta(seconds=self.config.reminders.misfire_grace_seconds),
+            language=self.config.language,
+            rooms=gateway,
+            hub_rooms=lambda: self.room_ids,
+        )
+
+    async def _start_reminders(self) -> None:
+        """After the first sync: send or report what fell due while stopped, plan the rest."""
+        assert self.dispatcher is not None and self.dispatcher.services.reminders is not None
+        self.scheduler = ReminderScheduler(self.dispatcher.services.reminders, self.clock)
+        await self.scheduler.start()
 
     async def _start_web(self) -> None:
         if self.config.web.port:
@@ -208,6 +275,10 @@ class App:
         """Stop in reverse order; the outbox keeps whatever was not sent yet."""
         if self.web:
             await self.web.stop()
+        if self.feeds:
+            await self.feeds.stop()
+        if self.scheduler:
+            await self.scheduler.stop()
         if self.sender:
             self.sender.stop()
         if self.gateway:
@@ -215,6 +286,8 @@ class App:
         if self._sync_task:
             self._sync_task.cancel()
         await self.tasks.drain(timeout=10)
+        if self._http:
+            await self._http.close()
         if self.gateway:
             await self.gateway.client.close()
         await self.db.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import string
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, get_args
@@ -164,12 +165,81 @@ class InvitesConfig(Section):
     allowed_servers: tuple[ServerPattern, ...] = ()
 
 
+ItemKindName = Literal["newsletter", "event", "post", "project", "other"]
+HUB_BASE_URL = "https://ssphub.netlify.app"
+TEMPLATE_FIELDS = frozenset({"title", "number", "when", "place", "summary", "link", "feed"})
+
+
+def _template(value: str) -> str:
+    """An announcement template: ``{name}`` placeholders among ``TEMPLATE_FIELDS`` only."""
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+    except ValueError as error:
+        raise PydanticCustomError("config", f"malformed template ({error})") from None
+    unknown = sorted({name for name in names if name not in TEMPLATE_FIELDS})
+    known = ", ".join(sorted(TEMPLATE_FIELDS))
+    _check(all(names), "empty placeholder {} in template; name one of: " + known)
+    _check(not unknown, f"unknown placeholder {{{', '.join(unknown)}}}; use: {known}")
+    return value
+
+
+Template = Annotated[Text, AfterValidator(_template)]
+
+
+class KindRuleConfig(Section):
+    """Items whose link path contains ``path`` are of ``kind``."""
+
+    path: Text
+    kind: ItemKindName
+
+
 class FeedConfig(Section):
     """One RSS feed of the hub, polled every ``interval`` seconds."""
 
     url: HttpUrl
     interval: int = Field(default=300, ge=10)
     name: Text | None = None
+    announce: tuple[ItemKindName, ...] = ("newsletter", "event")
+    announce_latest: int = Field(default=0, ge=0)
+    max_per_poll: int = Field(default=5, ge=1)
+    flood_share: float = Field(default=0.5, gt=0, le=1)
+    base_urls: tuple[HttpUrl, ...] = (HUB_BASE_URL,)
+    kinds: tuple[KindRuleConfig, ...] | None = None
+    default_kind: ItemKindName = "other"
+    timeout_seconds: float = Field(default=20.0, gt=0)
+    max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+
+    @property
+    def label(self) -> str:
+        """How the feed is named in messages and logs."""
+        return self.name or self.url
+
+
+def _distinct_feeds(feeds: tuple[FeedConfig, ...]) -> tuple[FeedConfig, ...]:
+    urls = [feed.url for feed in feeds]
+    twice = sorted({url for url in urls if urls.count(url) > 1})
+    _check(not twice, f"feed {', '.join(twice)} is listed more than once")
+    return feeds
+
+
+class TemplatesConfig(Section):
+    """Announcement templates per kind; unset ones take the catalogue's wording."""
+
+    newsletter: Template | None = None
+    newsletter_unnumbered: Template | None = None
+    event: Template | None = None
+    post: Template | None = None
+    project: Template | None = None
+    other: Template | None = None
+
+
+class AnnouncementsConfig(Section):
+    """How new feed items are announced, and where organisers are told about the feeds."""
+
+    templates: TemplatesConfig = TemplatesConfig()
+    summary_chars: int = Field(default=300, ge=0, le=2000)
+    date_change_notice: bool = True
+    organiser_room: RoomRef | None = None
 
 
 class RateLimitConfig(Section):
@@ -211,6 +281,12 @@ class LoggingConfig(Section):
     level: LogLevel = "INFO"
 
 
+class RemindersConfig(Section):
+    """Reminders: how late a reminder missed while the bot was down may still be sent."""
+
+    misfire_grace_seconds: int = Field(default=3600, ge=0)
+
+
 class Config(Section):
     """The whole validated configuration; a new section is one more field here."""
 
@@ -219,7 +295,8 @@ class Config(Section):
     organisers: tuple[UserId, ...] = ()
     organiser_power_level: int = Field(default=50, ge=0, le=100)
     invites: InvitesConfig = InvitesConfig()
-    feeds: tuple[FeedConfig, ...] = ()
+    feeds: Annotated[tuple[FeedConfig, ...], AfterValidator(_distinct_feeds)] = ()
+    announcements: AnnouncementsConfig = AnnouncementsConfig()
     data_dir: DataDir = Field(default=Path("data"), validate_default=True)
     # repr=False: a PostgreSQL URL may carry a password.
     database_url: Annotated[str, AfterValidator(_database_url)] | None = Field(
@@ -231,6 +308,7 @@ class Config(Section):
     sending: SendingConfig = SendingConfig()
     web: WebConfig = WebConfig()
     logging: LoggingConfig = LoggingConfig()
+    reminders: RemindersConfig = RemindersConfig()
     contact: Text | None = None
 
     @property

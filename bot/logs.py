@@ -43,5 +43,5 @@ def setup_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("nio", "peewee", "aiohttp.access", "alembic"):
+    for noisy in ("nio", "peewee", "aiohttp.access", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -8,6 +8,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.messages import Postbox
 from bot.services.permissions import Permissions
+from bot.services.reminders import ReminderService
 from bot.storage.db import Database
 
 
@@ -20,3 +21,4 @@ class Services:
     db: Database
     postbox: Postbox
     permissions: Permissions
+    reminders: ReminderService | None = None
