@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage.db import insert_or_ignore
 from bot.storage.models import OutboxRow
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -65,23 +66,41 @@ async def enqueue(
     dedupe_key: str | None = None,
 ) -> OutboxEntry:
     """Write a pending row; with a ``dedupe_key`` already used, return that row unchanged."""
-    if dedupe_key is not None:
+    txn_id = new_txn_id()
+    values = {
+        "txn_id": txn_id,
+        "room_id": room_id,
+        "event_type": event_type,
+        "content": content,
+        "dedupe_key": dedupe_key,
+        "status": PENDING,
+        "attempts": 0,
+        "created_at": now,
+    }
+    statement = (
+        insert(OutboxRow)
+        if dedupe_key is None
+        else insert_or_ignore(session, OutboxRow, ["dedupe_key"])
+    )
+    row_id = await session.scalar(statement.values(**values).returning(OutboxRow.id))
+    if row_id is None:  # the key was used before: that row is the answer
         existing = await session.scalar(select(OutboxRow).where(OutboxRow.dedupe_key == dedupe_key))
-        if existing is not None:
-            return _entry(existing)
-    row = OutboxRow(
-        txn_id=new_txn_id(),
+        assert existing is not None
+        return _entry(existing)
+    return OutboxEntry(
+        id=row_id,
+        txn_id=txn_id,
         room_id=room_id,
         event_type=event_type,
         content=content,
-        dedupe_key=dedupe_key,
         status=PENDING,
         attempts=0,
+        not_before=None,
         created_at=now,
+        event_id=None,
+        dedupe_key=dedupe_key,
+        created=True,
     )
-    session.add(row)
-    await session.flush()
-    return _entry(row, created=True)
 
 
 async def room_heads(session: AsyncSession) -> list[OutboxEntry]:

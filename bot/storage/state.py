@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage.db import insert_or_ignore
 from bot.storage.models import BotState, HandledEvent, RoomRedirect
 
 
@@ -34,10 +33,9 @@ async def claim_event(session: AsyncSession, event_id: str, room_id: str, now: d
 
     Called in the same unit of work as the action, so the claim and the action commit together.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(HandledEvent).values(event_id=event_id, room_id=room_id, handled_at=now)
-    result = await session.execute(statement.on_conflict_do_nothing(index_elements=["event_id"]))
+    statement = insert_or_ignore(session, HandledEvent, ["event_id"])
+    values = {"event_id": event_id, "room_id": room_id, "handled_at": now}
+    result = await session.execute(statement.values(**values))
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
