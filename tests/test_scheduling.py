@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
@@ -14,6 +12,7 @@ from bot.services.reminders import ReminderService
 from bot.services.when import OneOff, Recurring
 from bot.storage.db import Database
 from tests.fakes import FakeClock
+from tests.polling import until as bounded
 from tests.services.reminder_rig import NOW, add, advance_to, posted, service
 
 WEEKLY = Recurring({"day_of_week": "mon", "hour": "9", "minute": "0"})
@@ -37,10 +36,7 @@ async def started(db: Database, clock: FakeClock) -> AsyncIterator[ReminderSched
 
 async def until(condition: Callable[[], Awaitable[bool]], timeout: float = 5) -> None:
     """A bounded poll: the event loop runs APScheduler's wake-up and the service's unit of work."""
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
+    await bounded(condition, timeout)
 
 
 async def test_start_rebuilds_one_job_per_active_reminder(db: Database, clock: FakeClock) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +22,7 @@ from bot.storage.models import FeedRow
 from tests.feeds.conftest import load_feed
 from tests.feeds.feedserver import items, with_items
 from tests.feeds.rig import ROOMS, Rig, database_url, db, postgres_database_url, rig
+from tests.polling import until
 
 __all__ = ["database_url", "db", "postgres_database_url", "rig"]
 
@@ -163,10 +163,11 @@ async def test_feed_tasks_poll_independently_and_stop_cleanly(rig: Rig) -> None:
     good.settings = dataclasses.replace(good.settings, interval=0.01)
     watchers = FeedWatchers([slow, good])
     watchers.start()
-    deadline = time.monotonic() + 10
-    while (await polls(rig, good.url)) < 3:
-        assert time.monotonic() < deadline, "the fast feed stalled"
-        await asyncio.sleep(0.01)
+
+    async def polled_thrice() -> bool:
+        return await polls(rig, good.url) >= 3
+
+    await until(polled_thrice, timeout=10, what="three polls of the fast feed")
     assert await polls(rig, slow.url) == 0
     await watchers.stop(grace=0)
     assert len(watchers.tasks) == 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from uuid import uuid4
@@ -14,8 +12,7 @@ from bot.matrix.member import Member
 from bot.sandbox.synapse import LocalSynapse, SynapseUser
 from bot.storage import outbox
 from bot.storage.db import Database
-
-POLL_INTERVAL = 0.05
+from tests.polling import until
 
 
 def bot_config(
@@ -77,12 +74,8 @@ async def started(config: Config) -> App:
 
 
 async def poll(condition: Callable[[], Awaitable[bool]], timeout: float = 20) -> None:
-    """A bounded poll of an async condition, every 50 ms."""
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(POLL_INTERVAL)
+    """A bounded poll of an async condition."""
+    await until(condition, timeout)
 
 
 async def outbox_counts(db: Database) -> dict[str, int]:
