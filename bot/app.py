@@ -11,6 +11,7 @@ import aiohttp
 from sqlalchemy import text
 
 from bot.clock import Clock, SystemClock
+from bot.commands import agenda as agenda_commands
 from bot.commands import feeds as feed_commands
 from bot.commands import meta
 from bot.commands import reminders as reminder_commands
@@ -26,6 +27,8 @@ from bot.matrix.sender import Sender
 from bot.matrix.session import LoginSettings, Session
 from bot.messages import IncomingMessage
 from bot.scheduling import ReminderScheduler
+from bot.services.agenda import Agenda
+from bot.services.agenda_posts import AgendaPoster, PostRooms
 from bot.services.permissions import Permissions
 from bot.services.ratelimit import RateLimiter
 from bot.services.registry import Services
@@ -143,6 +146,7 @@ class App:
             postbox=postbox,
             permissions=permissions,
             reminders=self._reminder_service(gateway, postbox),
+            agenda=Agenda(self.config.tz),
         )
 
     def _dispatcher(self, services: Services) -> Dispatcher:
@@ -150,6 +154,7 @@ class App:
         limiter = RateLimiter(self.clock, burst=limits.burst, per_seconds=limits.per_seconds)
         dispatcher = Dispatcher(services, limiter)
         dispatcher.include(meta.router, feed_commands.router, reminder_commands.router)
+        dispatcher.include(agenda_commands.router)
         return dispatcher
 
     async def _join_rooms(self) -> None:
@@ -217,8 +222,23 @@ class App:
     async def _start_reminders(self) -> None:
         """After the first sync: send or report what fell due while stopped, plan the rest."""
         assert self.dispatcher is not None and self.dispatcher.services.reminders is not None
-        self.scheduler = ReminderScheduler(self.dispatcher.services.reminders, self.clock)
+        sources = [await self._agenda_poster()]
+        self.scheduler = ReminderScheduler(self.dispatcher.services.reminders, self.clock, sources)
         await self.scheduler.start()
+
+    async def _agenda_poster(self) -> AgendaPoster:
+        """Event reminders and the weekly digest; organisers hear of the ones missed."""
+        assert self.dispatcher is not None and self.dispatcher.services.agenda is not None
+        if self.organiser_room_id is None:
+            self.organiser_room_id = await self._organiser_room()
+        agenda = self.dispatcher.services.agenda
+        return AgendaPoster.from_config(
+            self.config, self.db, self._postbox(), agenda, self._post_rooms
+        )
+
+    def _post_rooms(self) -> PostRooms:
+        audience = self._audience()
+        return PostRooms(audience.rooms, audience.organisers)
 
     async def _start_web(self) -> None:
         if self.config.web.port:

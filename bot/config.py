@@ -287,6 +287,36 @@ class RemindersConfig(Section):
     misfire_grace_seconds: int = Field(default=3600, ge=0)
 
 
+_CLOCK_TIME = r"(?:[01]?\d|2[0-3]):[0-5]\d"
+ClockTime = Annotated[str, _matching(_CLOCK_TIME, 'a time of day such as "09:00"')]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class EventRemindersConfig(Section):
+    """Automatic reminders before each agenda event: how many days before, at what time."""
+
+    enabled: bool = True
+    days_before: tuple[Annotated[int, Field(ge=0, le=60)], ...] = (7, 1)
+    hour: ClockTime = "09:00"
+
+
+class DigestConfig(Section):
+    """The weekly digest of the coming events, posted on ``day`` at ``time``."""
+
+    enabled: bool = True
+    day: Weekday = "mon"
+    time: ClockTime = "09:00"
+    days_ahead: int = Field(default=14, ge=1, le=90)
+
+
+class AgendaConfig(Section):
+    """Automatic agenda posts in the announcement rooms; each can be turned off."""
+
+    event_reminders: EventRemindersConfig = EventRemindersConfig()
+    digest: DigestConfig = DigestConfig()
+    misfire_grace_seconds: int | None = Field(default=None, ge=0)
+
+
 class Config(Section):
     """The whole validated configuration; a new section is one more field here."""
 
@@ -309,6 +339,7 @@ class Config(Section):
     web: WebConfig = WebConfig()
     logging: LoggingConfig = LoggingConfig()
     reminders: RemindersConfig = RemindersConfig()
+    agenda: AgendaConfig = AgendaConfig()
     contact: Text | None = None
 
     @property

@@ -1,11 +1,13 @@
-"""APScheduler wiring for reminders: jobs only wake the service; the database stays the truth."""
+"""APScheduler wiring for reminders and other timed work: jobs only wake the services; the
+database stays the truth."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.clock import Clock, SystemClock
 from bot.services.reminders import ReminderService
@@ -22,18 +24,36 @@ RETRY = timedelta(seconds=60)
 
 JOB_PREFIX = "reminder:"
 RETRY_JOB = "reminders:retry"
+SOURCE_JOB = "{name}:next"
+
+
+class Timed(Protocol):
+    """More timed work the scheduler wakes (the agenda's automatic posts): it handles what is
+    due, from the database, and says when it is next due."""
+
+    name: str
+
+    async def run_due(self, now: datetime) -> int: ...
+
+    async def next_due(self, now: datetime) -> datetime | None: ...
 
 
 class ReminderScheduler:
     """Wakes the reminder service when a reminder is due; built and started by ``App.start``.
 
     Every run handles what is due, then makes the jobs match the active reminders in the
-    database, so a lost or stale job costs at most a delay, never a reminder.
+    database, so a lost or stale job costs at most a delay, never a reminder. Each of the
+    ``sources`` is run too, and keeps one job at the moment it says it is next due.
     """
 
-    def __init__(self, service: ReminderService, clock: Clock) -> None:
+    def __init__(
+        self, service: ReminderService, clock: Clock, sources: Sequence[Timed] = ()
+    ) -> None:
         self.service = service
         self.clock = clock
+        self.sources = tuple(sources)
+        self.planned_sources: dict[str, datetime] = {}
+        """Source name -> when its job wakes the scheduler, on the service's clock."""
         self._real = SystemClock()  # APScheduler waits on the real clock, whatever ours says
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
@@ -76,6 +96,25 @@ class ReminderScheduler:
             except Exception:
                 log.exception("reminder run failed; next try in %s", RETRY)
                 self._add(RETRY_JOB, now + RETRY)
+            for source in self.sources:
+                await self._run_source(source, now)
+
+    async def _run_source(self, source: Timed, now: datetime) -> None:
+        """Run one source and plan its next wake-up; a failure is tried again later."""
+        try:
+            await source.run_due(now)
+            at = await source.next_due(now)
+        except Exception:
+            log.exception("%s run failed; next try in %s", source.name, RETRY)
+            at = now + RETRY
+        job_id = SOURCE_JOB.format(name=source.name)
+        if at is None:
+            self.planned_sources.pop(source.name, None)
+            if self._scheduler is not None and self._scheduler.get_job(job_id):
+                self._scheduler.remove_job(job_id)
+            return
+        self._add(job_id, at)
+        self.planned_sources[source.name] = at
 
     def changed(self, reminder: Reminder) -> None:
         """A command committed a new or cancelled reminder (the service's listener)."""

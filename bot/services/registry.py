@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Config
 from bot.messages import Postbox
+from bot.services.agenda import Agenda
 from bot.services.permissions import Permissions
 from bot.services.reminders import ReminderService
 from bot.storage.db import Database
@@ -22,3 +23,4 @@ class Services:
     postbox: Postbox
     permissions: Permissions
     reminders: ReminderService | None = None
+    agenda: Agenda | None = None

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -148,6 +149,7 @@ class EventRow(Base):
     __table_args__ = (
         UniqueConstraint("feed_item_id", name="uq_event_feed_item"),
         Index("ix_event_starts_at", "starts_at"),
+        {"sqlite_autoincrement": True},  # the id is the event's public number: never reused
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -164,6 +166,8 @@ class EventRow(Base):
     when_key: Mapped[str] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    manual: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    author: Mapped[str | None] = mapped_column(String(255))
 
 
 class DeliveryRow(Base):
@@ -217,5 +221,40 @@ class ReminderFiringRow(Base):
     occurrence: Mapped[datetime] = mapped_column(UtcDateTime())
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     fired_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    missed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class EventOverrideRow(Base):
+    """What organisers changed on an event; kept across feed updates, it wins when shown."""
+
+    __tablename__ = "event_override"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
+    )
+    title: Mapped[str | None] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(Text)
+    place: Mapped[str | None] = mapped_column(Text)
+    starts_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_by: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AutoPostRow(Base):
+    """One automatic agenda post (event reminder or digest) to one room, posted or missed once."""
+
+    __tablename__ = "auto_post"
+    __table_args__ = (UniqueConstraint("kind", "subject", "room_id", name="uq_auto_post"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    room_id: Mapped[str] = mapped_column(String(255))
+    slot: Mapped[datetime] = mapped_column(UtcDateTime())
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    posted_at: Mapped[datetime] = mapped_column(UtcDateTime())
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     missed: Mapped[bool] = mapped_column(Boolean, default=False)
