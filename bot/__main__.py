@@ -1,4 +1,4 @@
-"""Command line: run · sandbox · check-config · db upgrade · feeds preview."""
+"""Command line: run · sandbox · check-config · db upgrade · feeds preview · subscribers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.errors import ConfigError
+from bot.services import subscriptions_cli
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -45,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--demo", action="store_true", help="play a short scripted conversation, print it, and exit"
     )
+    subscriptions_cli.add_parser(commands, DEFAULT_CONFIG)
     return parser
 
 
@@ -67,9 +69,18 @@ def check_config(path: Path) -> int:
 
 
 def db_upgrade(path: Path) -> int:
-    from bot.storage.migrate import upgrade_sync
+    """Migrate, unless a running bot holds the database (it may not know the new schema)."""
+    from bot.storage.lock import alone
+    from bot.storage.migrate import upgrade
 
-    upgrade_sync(_load(path).database_url_or_default)
+    url = _load(path).database_url_or_default
+    if not asyncio.run(alone(url, lambda: upgrade(url))):
+        print(
+            "a running bot holds this database: stop it first, or let `ssphub-bot run` of the "
+            "new version migrate once it takes over",
+            file=sys.stderr,
+        )
+        return 1
     print("database schema is up to date")
     return 0
 
@@ -107,11 +118,10 @@ def run(path: Path) -> int:
     config = _load(path)
     setup_logging(config.logging.level)
 
-    async def main() -> None:
-        await run_until_stopped(App(config), await _until_signalled())
+    async def main() -> bool:
+        return await run_until_stopped(App(config), await _until_signalled())
 
-    asyncio.run(main())
-    return 0
+    return 0 if asyncio.run(main()) else 1  # a lost instance lock: let the supervisor restart
 
 
 def sandbox(data_dir: Path, demo: bool) -> int:
@@ -139,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return feeds_preview(args.target, args.config)
         if args.command == "sandbox":
             return sandbox(args.data_dir, args.demo)
+        if args.command == "subscribers":
+            return subscriptions_cli.run(args, _load)
         return run(args.config)
     except ConfigError as error:
         print("\n".join(error.problems), file=sys.stderr)

@@ -5,38 +5,46 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
-from sqlalchemy import text
+from prometheus_client import CollectorRegistry
 
 from bot.clock import Clock, SystemClock
 from bot.commands import agenda as agenda_commands
 from bot.commands import feeds as feed_commands
 from bot.commands import meta
 from bot.commands import reminders as reminder_commands
+from bot.commands import subscriptions as subscription_commands
 from bot.commands.context import reply_to
 from bot.commands.router import Dispatcher
 from bot.config import Config
 from bot.feeds.record import Audience
 from bot.feeds.watch import FeedWatchers, build_watchers
 from bot.i18n import catalogue
+from bot.matrix.dm import DirectRooms
+from bot.matrix.files import MatrixFiles
 from bot.matrix.gateway import MatrixGateway
 from bot.matrix.postbox import MatrixPostbox
 from bot.matrix.sender import Sender
 from bot.matrix.session import LoginSettings, Session
-from bot.messages import IncomingMessage
+from bot.messages import IncomingMessage, IncomingReaction
+from bot.metrics import Metrics
 from bot.scheduling import ReminderScheduler
 from bot.services.agenda import Agenda
 from bot.services.agenda_posts import AgendaPoster, PostRooms
+from bot.services.announcements import Announcer
 from bot.services.permissions import Permissions
 from bot.services.ratelimit import RateLimiter
 from bot.services.registry import Services
 from bot.services.reminders import ReminderService
+from bot.services.subscriptions import Subscriptions
+from bot.services.subscriptions_fanout import FanoutMonitor, NewsletterDelivery
 from bot.storage import migrate, state
 from bot.storage.db import Database
-from bot.supervise import TaskSet
-from bot.web import Health, WebServer
+from bot.storage.lock import acquire, instance_lock, watch
+from bot.supervise import TaskSet, unless_set
+from bot.web import Probes, WebServer
 
 log = logging.getLogger(__name__)
 SYNC_TOKEN = "sync_token"
@@ -89,10 +97,22 @@ class App:
         self.organiser_room_id: str | None = None
         self._http: aiohttp.ClientSession | None = None
         self.scheduler: ReminderScheduler | None = None
+        self.metrics = Metrics(CollectorRegistry())
+        self.lock = instance_lock(config.database_url_or_default)
+        self.lock_lost = asyncio.Event()
+        self.active = False
+        self._lock_watch: asyncio.Task[None] | None = None
+        self.direct_replies: subscription_commands.DirectReplies | None = None
+        self._fanout_stop = asyncio.Event()
 
     async def start(self) -> None:
-        """Migrate, log in, and start syncing, sending and serving."""
+        """Serve the probes, wait to be the only active instance, then migrate, log in, and
+        start syncing, sending and polling (a standby never logs in, so never announces)."""
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        await self._start_web()
+        await acquire(self.lock, self.clock)
+        self.active = True
+        self._lock_watch = asyncio.create_task(watch(self.lock, self.clock, self.lock_lost))
         await migrate.upgrade(self.config.database_url_or_default)
         client = await Session(self._login_settings(), self.config.data_dir).open()
         self.gateway = MatrixGateway(
@@ -111,6 +131,8 @@ class App:
             self.clock,
             pace_seconds=self.config.sending.pace_seconds,
             max_backoff_seconds=self.config.sending.max_backoff_seconds,
+            metrics=self.metrics,
+            bulk_pace_seconds=self.config.subscriptions.dm_pace_seconds,
         )
         self.dispatcher = self._dispatcher(self._services(self.gateway, self.sender))
         self._sync_task = self.tasks.spawn(self.gateway.run(self), name="sync")
@@ -118,7 +140,6 @@ class App:
         self.tasks.spawn(self.sender.run(), name="sender")
         await self._start_reminders()
         await self._start_feeds()
-        await self._start_web()
 
     def _login_settings(self) -> LoginSettings:
         matrix = self.config.matrix
@@ -147,14 +168,21 @@ class App:
             permissions=permissions,
             reminders=self._reminder_service(gateway, postbox),
             agenda=Agenda(self.config.tz),
+            subscriptions=Subscriptions(
+                postbox, self.clock, prefix=self.config.commands.prefix, tz=self.config.tz
+            ),
+            direct=self._direct_rooms(gateway),
+            files=MatrixFiles(gateway.client, postbox),
         )
 
     def _dispatcher(self, services: Services) -> Dispatcher:
         limits = self.config.commands.rate_limit
         limiter = RateLimiter(self.clock, burst=limits.burst, per_seconds=limits.per_seconds)
-        dispatcher = Dispatcher(services, limiter)
+        dispatcher = Dispatcher(services, limiter, self.metrics)
         dispatcher.include(meta.router, feed_commands.router, reminder_commands.router)
-        dispatcher.include(agenda_commands.router)
+        dispatcher.include(agenda_commands.router, subscription_commands.router)
+        self.direct_replies = subscription_commands.DirectReplies(services)
+        dispatcher.direct_replies = self.direct_replies.on_message
         return dispatcher
 
     async def _join_rooms(self) -> None:
@@ -186,8 +214,11 @@ class App:
             clock=self.clock,
             http=self._http,
             audience=self._audience,
+            metrics=self.metrics,
+            newsletter=self._newsletter_delivery(),
         )
         self.feeds.start()
+        self._start_fanout_monitor()
 
     def _audience(self) -> Audience:
         """Announcements go to the configured rooms; feed trouble to the organisers' room."""
@@ -241,8 +272,9 @@ class App:
         return PostRooms(audience.rooms, audience.organisers)
 
     async def _start_web(self) -> None:
-        if self.config.web.port:
-            self.web = WebServer(self.health, self.config.web.host, self.config.web.port)
+        if self.config.web.enabled:
+            probes = Probes(self.config, self.db, self.clock, self.metrics, self)
+            self.web = WebServer(probes, self.config.web.host, self.config.web.port)
             await self.web.start()
 
     # --- what the gateway hands over -----------------------------------------------------------
@@ -260,6 +292,10 @@ class App:
             answer = reply_to(message, t("crypto.undecryptable"))
             await self._postbox().post(session, answer, dedupe_key=f"utd:{message.event_id}")
 
+    async def on_reaction(self, reaction: IncomingReaction) -> None:
+        if self.direct_replies is not None:
+            await self.direct_replies.on_reaction(reaction)
+
     async def on_room_upgraded(self, old_room_id: str, new_room_id: str) -> None:
         async with self.db.session() as session:
             await state.add_redirect(session, old_room_id, new_room_id, self.clock.now())
@@ -272,29 +308,20 @@ class App:
         assert isinstance(postbox, MatrixPostbox)
         return postbox
 
-    # --- health and stop -----------------------------------------------------------------------
+    # --- what the probes read, and stop ----------------------------------------------------------
 
-    async def health(self) -> Health:
-        """Healthy when the sync loop answered recently and the database answers."""
-        last = self.gateway.last_sync_at if self.gateway else None
-        limit = timedelta(seconds=self.config.matrix.sync_timeout_ms / 1000 + 90)
-        sync_ok = last is not None and self.clock.now() - last < limit
-        try:
-            async with self.db.session() as session:
-                await session.execute(text("SELECT 1"))
-            db_ok = True
-        except Exception:
-            log.warning("health check: database unreachable", exc_info=True)
-            db_ok = False
-        age = None if last is None else round((self.clock.now() - last).total_seconds(), 1)
-        return Health(
-            sync_ok and db_ok, {"sync": sync_ok, "database": db_ok, "last_sync_age_seconds": age}
-        )
+    @property
+    def last_sync_at(self) -> datetime | None:
+        return self.gateway.last_sync_at if self.gateway else None
+
+    def sync_alive(self) -> bool:
+        return self._sync_task is not None and not self._sync_task.done()
 
     async def stop(self) -> None:
         """Stop in reverse order; the outbox keeps whatever was not sent yet."""
         if self.web:
             await self.web.stop()
+        self._fanout_stop.set()
         if self.feeds:
             await self.feeds.stop()
         if self.scheduler:
@@ -311,12 +338,57 @@ class App:
         if self.gateway:
             await self.gateway.client.close()
         await self.db.dispose()
+        await self._release_lock()
+
+    async def _release_lock(self) -> None:
+        """Last of all: nothing of this instance sends any more when another one takes over."""
+        self.active = False
+        if self._lock_watch:
+            self._lock_watch.cancel()
+            await asyncio.gather(self._lock_watch, return_exceptions=True)
+        await self.lock.release()
 
 
-async def run_until_stopped(app: App, stop: asyncio.Event) -> None:
-    """Start the bot, wait for ``stop``, then stop it cleanly."""
-    await app.start()
+    # --- newsletter subscriptions ----------------------------------------------------------------
+
+    def _direct_rooms(self, gateway: MatrixGateway) -> DirectRooms:
+        """Members' DMs; the hub's rooms never count as one, even with two members."""
+        return DirectRooms(
+            gateway.client,
+            shared_rooms=lambda: [*self.room_ids, *filter(None, [self.organiser_room_id])],
+            next_sync=gateway.next_sync,
+            left=gateway.has_left,
+            encrypted=self.config.matrix.encryption,
+        )
+
+    def _newsletter_delivery(self) -> NewsletterDelivery:
+        """Each announced newsletter also goes to the DM of the subscribers who chose it."""
+        assert self.dispatcher is not None and self.dispatcher.services.direct is not None
+        config = self.config
+        announcer = Announcer(config.announcements, catalogue(config.language), config.tz)
+        return NewsletterDelivery(self._postbox(), self.dispatcher.services.direct, announcer)
+
+    def _start_fanout_monitor(self) -> None:
+        """Progress of newsletters by DM in the log; refusals marked and reported."""
+        monitor = FanoutMonitor(
+            self.db,
+            self._postbox(),
+            self.clock,
+            catalogue(self.config.language),
+            organisers=lambda: self._audience().organisers,
+            interval=self.config.subscriptions.progress_interval_seconds,
+            prefix=self.config.commands.prefix,
+        )
+        self.tasks.spawn(monitor.run(self._fanout_stop), name="newsletter-fanout")
+
+
+async def run_until_stopped(app: App, stop: asyncio.Event) -> bool:
+    """Start the bot (a standby waits for the lock meanwhile), run until ``stop`` is set or the
+    instance lock is lost, then stop cleanly; False when the lock was lost."""
     try:
-        await stop.wait()
+        if await unless_set(app.start(), stop):
+            await unless_set(stop.wait(), app.lock_lost)
     finally:
         await app.stop()
+    return not app.lock_lost.is_set()
+

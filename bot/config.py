@@ -317,6 +317,13 @@ class AgendaConfig(Section):
     misfire_grace_seconds: int | None = Field(default=None, ge=0)
 
 
+class SubscriptionsConfig(Section):
+    """Newsletter subscriptions: the pace of newsletters sent by DM, and progress reports."""
+
+    dm_pace_seconds: float = Field(default=1.0, ge=0)
+    progress_interval_seconds: float = Field(default=30.0, gt=0)
+
+
 class Config(Section):
     """The whole validated configuration; a new section is one more field here."""
 
@@ -341,6 +348,7 @@ class Config(Section):
     reminders: RemindersConfig = RemindersConfig()
     agenda: AgendaConfig = AgendaConfig()
     contact: Text | None = None
+    subscriptions: SubscriptionsConfig = SubscriptionsConfig()
 
     @property
     def server_name(self) -> str:

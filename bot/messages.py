@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -56,7 +56,65 @@ class Postbox(Protocol):
     """Where services put messages: written in the caller's unit of work, sent after commit."""
 
     async def post(
-        self, session: AsyncSession, message: Message, *, dedupe_key: str | None = None
+        self,
+        session: AsyncSession,
+        message: Message,
+        *,
+        dedupe_key: str | None = None,
+        bulk: bool = False,
     ) -> int:
-        """Queue ``message``; return its outbox id (the existing one for a used dedupe key)."""
+        """Queue ``message``; return its outbox id (the existing one for a used dedupe key).
+
+        ``bulk`` rows (one message to many DMs) also obey the sender's global bulk pace.
+        """
+        ...
+
+    async def post_many(
+        self,
+        session: AsyncSession,
+        messages: Sequence[tuple[Message, str]],
+        *,
+        bulk: bool = False,
+    ) -> dict[str, int]:
+        """Queue many messages with their dedupe keys at once; outbox ids of those written."""
+        ...
+
+
+@dataclass(frozen=True)
+class IncomingReaction:
+    """A member's reaction (an emoji ``key``) to the event ``reacts_to``."""
+
+    room_id: str
+    event_id: str
+    sender: str
+    reacts_to: str
+    key: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file to hand to someone: its name, media type and bytes."""
+
+    filename: str
+    mimetype: str
+    data: bytes
+
+
+class Uploaded(Protocol):
+    """A document stored on the homeserver for one room, ready to be posted there."""
+
+    @property
+    def room_id(self) -> str: ...
+
+
+class FileDrop(Protocol):
+    """Sends documents: upload first (network, no database), then post in a unit of work."""
+
+    async def upload(self, room_id: str, document: Document) -> Uploaded:
+        """Store ``document`` for ``room_id`` (encrypted when the room is)."""
+        ...
+
+    async def post(self, session: AsyncSession, uploaded: Uploaded) -> int:
+        """Queue the file message in the caller's unit of work; its outbox id."""
         ...

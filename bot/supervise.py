@@ -42,3 +42,19 @@ class TaskSet:
             task.cancel()
         if pending:
             await asyncio.wait(pending)
+
+
+async def unless_set(work: Coroutine[Any, Any, Any], interrupt: asyncio.Event) -> bool:
+    """Run ``work`` unless ``interrupt`` is set first (then cancel it); whether it finished.
+
+    An exception raised by ``work`` reaches the caller."""
+    task = asyncio.ensure_future(work)
+    interrupted = asyncio.ensure_future(interrupt.wait())
+    await asyncio.wait({task, interrupted}, return_when=asyncio.FIRST_COMPLETED)
+    for pending in (task, interrupted):
+        pending.cancel()
+    await asyncio.gather(task, interrupted, return_exceptions=True)
+    if task.cancelled():
+        return False
+    task.result()
+    return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from urllib.parse import urlsplit
 
 from bot.commands.context import CommandContext
 from bot.commands.declare import Role, Router
@@ -14,6 +15,7 @@ from bot.feeds.parse import FeedParseError
 from bot.feeds.plan import ItemStatus, Known
 from bot.feeds.preview import PreviewLine, as_record, fetch_items, settings_for, verdicts
 from bot.services.announcements import Announcer, Dates
+from bot.services.subscriptions_fanout import progress_lines
 from bot.storage import deliveries, feeds
 from bot.storage.deliveries import DeliveryView
 from bot.storage.feeds import FeedState, ItemRecord
@@ -34,9 +36,13 @@ def parse_feeds_args(args: str) -> str | None:
 
 
 def parse_url(text: str) -> str:
-    """An http(s) URL, alone; else UsageError."""
+    """An http(s) URL with a host, alone; else UsageError ("http://" alone is no address)."""
     url = text.strip().strip("<>")
-    if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[" and such
+        raise UsageError("feeds.bad_url") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
         raise UsageError("feeds.bad_url")
     return url
 
@@ -62,6 +68,7 @@ async def _status(ctx: CommandContext) -> None:
         state = await feeds.find_feed(ctx.session, feed.url)
         count = await feeds.items_known(ctx.session, state.id) if state else 0
         lines += _status_lines(ctx, dates, feed.label, state, count)
+    lines += await progress_lines(ctx.session, ctx.t)
     await ctx.reply_text("\n".join(lines))
 
 

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,13 +72,29 @@ class PollContext:
     index: Sequence[IndexEntry] | None = None  # the stored items, when already loaded
 
 
+class NewsletterFanOut(Protocol):
+    """Who else gets a newsletter once it is announced (subscribers, by DM), same unit of work."""
+
+    async def fan_out(
+        self, session: AsyncSession, item: ItemRecord, feed: str, now: datetime
+    ) -> None: ...
+
+
 class PollRecorder:
     """Applies a poll's batch to storage and the outbox."""
 
-    def __init__(self, postbox: Postbox, announcer: Announcer, *, date_notice: bool) -> None:
+    def __init__(
+        self,
+        postbox: Postbox,
+        announcer: Announcer,
+        *,
+        date_notice: bool,
+        newsletter: NewsletterFanOut | None = None,
+    ) -> None:
         self.postbox = postbox
         self.announcer = announcer
         self.date_notice = date_notice
+        self.newsletter = newsletter
 
     async def record(
         self,
@@ -186,6 +203,8 @@ class PollRecorder:
             outbox_ids[room_id] = await self.postbox.post(session, message, dedupe_key=key)
         await deliveries.add_deliveries(session, item, outbox_ids, ctx.now)
         log.info("feed %s: item %d announced to %d room(s)", ctx.feed.id, item.id, len(outbox_ids))
+        if self.newsletter is not None and item.kind == "newsletter":
+            await self.newsletter.fan_out(session, item, ctx.label, ctx.now)
 
     async def _flood_notice(
         self, session: AsyncSession, ctx: PollContext, plan: Plan, added: Sequence[ItemRecord]

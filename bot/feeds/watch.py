@@ -29,10 +29,17 @@ from bot.feeds.normalise import (
     normalise_entries,
 )
 from bot.feeds.parse import FeedParseError, parse_feed
-from bot.feeds.record import Audience, PollContext, PollRecorder, PollReport
+from bot.feeds.record import (
+    Audience,
+    NewsletterFanOut,
+    PollContext,
+    PollRecorder,
+    PollReport,
+)
 from bot.feeds.settings import FeedSettings
 from bot.i18n import catalogue
 from bot.messages import Postbox
+from bot.metrics import Metrics
 from bot.services.announcements import Announcer
 from bot.storage import feeds
 from bot.storage.db import Database
@@ -71,8 +78,10 @@ class FeedWatcher:
         clock: Clock,
         audience: Callable[[], Audience],
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics or Metrics()
         self.db = db
         self.fetcher = fetcher
         self.recorder = recorder
@@ -93,15 +102,21 @@ class FeedWatcher:
     async def poll_once(self) -> PollReport:
         """One poll; failures are classified, recorded and answered with a backoff."""
         async with self._lock:
-            try:
-                return await self._poll()
-            except FetchError as error:
-                return await self._failed(error.kind, str(error), error.retry_after)
-            except FeedParseError as error:
-                return await self._failed("parse", str(error), None)
-            except Exception as error:
-                log.exception("feed %s: poll failed unexpectedly", self.url)
-                return await self._failed("internal", type(error).__name__, None)
+            report = await self._classified_poll()
+        self.metrics.feed_poll(self.settings.label, report.error_kind or report.outcome)
+        self.metrics.announced(len(report.announced))
+        return report
+
+    async def _classified_poll(self) -> PollReport:
+        try:
+            return await self._poll()
+        except FetchError as error:
+            return await self._failed(error.kind, str(error), error.retry_after)
+        except FeedParseError as error:
+            return await self._failed("parse", str(error), None)
+        except Exception as error:
+            log.exception("feed %s: poll failed unexpectedly", self.url)
+            return await self._failed("internal", type(error).__name__, None)
 
     async def _poll(self) -> PollReport:
         validators = self._validators or await self._stored_validators()
@@ -267,11 +282,15 @@ def build_watchers(
     clock: Clock,
     http: aiohttp.ClientSession,
     audience: Callable[[], Audience],
+    metrics: Metrics | None = None,
+    newsletter: NewsletterFanOut | None = None,
 ) -> FeedWatchers:
     """A watcher per configured feed, sharing one HTTP session, announcer and recorder."""
     settings = config.announcements
     announcer = Announcer(settings, catalogue(config.language), config.tz)
-    recorder = PollRecorder(postbox, announcer, date_notice=settings.date_change_notice)
+    recorder = PollRecorder(
+        postbox, announcer, date_notice=settings.date_change_notice, newsletter=newsletter
+    )
     agent = user_agent(__version__, config.contact)
     watchers = []
     for feed in config.feeds:
@@ -284,7 +303,8 @@ def build_watchers(
         )
         feed_settings = FeedSettings.from_config(feed, config.tz, settings.summary_chars)
         watcher = FeedWatcher(
-            feed_settings, db=db, fetcher=fetcher, recorder=recorder, clock=clock, audience=audience
-        )
+            feed_settings, db=db, fetcher=fetcher, recorder=recorder, clock=clock,
+            audience=audience, metrics=metrics,
+        )  # fmt: skip
         watchers.append(watcher)
     return FeedWatchers(watchers)

@@ -16,6 +16,7 @@ from nio import (
     InviteMemberEvent,
     MatrixRoom,
     MegolmEvent,
+    ReactionEvent,
     RoomMessagesResponse,
     RoomMessageText,
     RoomSendResponse,
@@ -24,8 +25,8 @@ from nio import (
 
 from bot.clock import Clock
 from bot.errors import PermanentDeliveryError, RateLimited, TransientDeliveryError
-from bot.matrix.incoming import is_direct, to_incoming, utc_from_ms
-from bot.messages import IncomingMessage
+from bot.matrix.incoming import is_direct, to_incoming, to_reaction, utc_from_ms
+from bot.messages import IncomingMessage, IncomingReaction
 from bot.supervise import TaskSet
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ class Handlers(Protocol):
 
     async def on_room_upgraded(self, old_room_id: str, new_room_id: str) -> None: ...
 
+    async def on_reaction(self, reaction: IncomingReaction) -> None: ...
+
 
 class MatrixGateway:
     """Runs the sync loop, translates events for the bot, and performs raw sends."""
@@ -90,6 +93,8 @@ class MatrixGateway:
         self._token_saved_at = float("-inf")
         self._followed: set[str] = set()
         self._invites_seen: set[str] = set()
+        self.left_rooms: set[str] = set()  # nio keeps rooms the bot left in client.rooms
+        self._next_sync = asyncio.Event()
         self._stopping = asyncio.Event()
         self._register_callbacks()
 
@@ -101,6 +106,7 @@ class MatrixGateway:
         self.client.add_event_callback(self._on_text, RoomMessageText)
         self.client.add_event_callback(self._on_megolm, MegolmEvent)
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+        self.client.add_event_callback(self._on_reaction, ReactionEvent)
 
     # --- the sync loop -------------------------------------------------------------------------
 
@@ -135,6 +141,10 @@ class MatrixGateway:
 
     async def _after_sync(self, response: SyncResponse) -> None:
         self.last_sync_at = self.clock.now()
+        self.left_rooms.difference_update(response.rooms.join)
+        self.left_rooms.update(response.rooms.leave)
+        self._next_sync.set()
+        self._next_sync = asyncio.Event()
         await self._crypto_chores()
         await self._follow_upgrades()
         self._token, self._token_dirty = response.next_batch, True
@@ -212,6 +222,12 @@ class MatrixGateway:
         message = to_incoming(room, event, direct=is_direct(room), body="")
         self.tasks.spawn(self.handlers.on_undecryptable(message), name=f"utd:{event.event_id}")
 
+    async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
+        if event.sender == self.user_id or not self._fresh(event) or self.handlers is None:
+            return
+        reaction = to_reaction(room, event)
+        self.tasks.spawn(self.handlers.on_reaction(reaction), name=f"reaction:{event.event_id}")
+
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.state_key != self.user_id or event.membership != "invite":
             return
@@ -275,6 +291,14 @@ class MatrixGateway:
 
     def joined(self, room_id: str) -> bool:
         return room_id in self.client.rooms
+
+    async def next_sync(self) -> None:
+        """Return once the next sync response has been applied."""
+        await self._next_sync.wait()
+
+    def has_left(self, room_id: str) -> bool:
+        """The bot left (or was removed from) the room since it started."""
+        return room_id in self.left_rooms
 
     # --- sending -------------------------------------------------------------------------------
 

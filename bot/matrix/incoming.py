@@ -7,7 +7,7 @@ from typing import Any
 
 from nio import MatrixRoom
 
-from bot.messages import IncomingMessage
+from bot.messages import IncomingMessage, IncomingReaction
 
 
 def utc_from_ms(timestamp_ms: int) -> datetime:
@@ -42,4 +42,16 @@ def to_incoming(
         sent_at=utc_from_ms(event.server_timestamp),
         thread_root=thread_root(source),
         is_direct=direct,
+    )
+
+
+def to_reaction(room: MatrixRoom, event: Any) -> IncomingReaction:
+    """The domain view of an ``m.reaction`` (an ``m.annotation`` of another event)."""
+    return IncomingReaction(
+        room_id=room.room_id,
+        event_id=event.event_id,
+        sender=event.sender,
+        reacts_to=event.reacts_to,
+        key=event.key,
+        sent_at=utc_from_ms(event.server_timestamp),
     )

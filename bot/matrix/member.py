@@ -13,6 +13,8 @@ from typing import Any
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DownloadResponse,
+    InviteMemberEvent,
     MatrixRoom,
     MegolmEvent,
     RoomCreateResponse,
@@ -101,6 +103,43 @@ class Member:
             )
 
         self.client.add_event_callback(answer, RoomMessageText)
+
+    def accept_invites(self) -> None:
+        """Join every room this member is invited to (a DM the bot opens, for instance)."""
+        joining: set[str] = set()
+
+        async def join(room: MatrixRoom, event: InviteMemberEvent) -> None:
+            if event.state_key != self.user_id or event.membership != "invite":
+                return
+            if room.room_id not in joining:
+                joining.add(room.room_id)
+                await self.client.join(room.room_id)
+
+        self.client.add_event_callback(join, InviteMemberEvent)
+
+    async def react(self, room_id: str, event_id: str, key: str) -> str:
+        """Annotate ``event_id`` with ``key`` (an emoji); the reaction's event id."""
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        response = await self.client.room_send(
+            room_id, "m.reaction", content, ignore_unverified_devices=True
+        )
+        if not isinstance(response, RoomSendResponse):
+            raise RuntimeError(f"reaction failed: {response}")
+        return str(response.event_id)
+
+    async def download(self, content: dict[str, Any]) -> bytes:
+        """The bytes of an ``m.file`` message, decrypted when it came encrypted."""
+        from nio.crypto.attachments import decrypt_attachment
+
+        encrypted = content.get("file")
+        url = encrypted["url"] if encrypted else content["url"]
+        response = await self.client.download(url)
+        if not isinstance(response, DownloadResponse):
+            raise RuntimeError(f"download failed: {response}")
+        if not encrypted:
+            return bytes(response.body)
+        key, sha256, iv = encrypted["key"]["k"], encrypted["hashes"]["sha256"], encrypted["iv"]
+        return bytes(decrypt_attachment(response.body, key, sha256, iv))
 
     async def start(self) -> None:
         """Upload keys, do a first sync, then keep syncing in the background."""

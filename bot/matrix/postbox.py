@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session as SyncSession
@@ -30,23 +33,64 @@ class MatrixPostbox:
             self._redirects[old_room_id] = new_room_id
 
     async def post(
-        self, session: AsyncSession, message: Message, *, dedupe_key: str | None = None
+        self,
+        session: AsyncSession,
+        message: Message,
+        *,
+        dedupe_key: str | None = None,
+        bulk: bool = False,
     ) -> int:
+        event_type, content = render(message)
+        return await self.post_event(
+            session, message.room_id, event_type, content, dedupe_key=dedupe_key, bulk=bulk
+        )
+
+    async def post_event(
+        self,
+        session: AsyncSession,
+        room_id: str,
+        event_type: str,
+        content: dict[str, Any],
+        *,
+        dedupe_key: str | None = None,
+        bulk: bool = False,
+    ) -> int:
+        """Queue ready event content (a file, for instance); the outbox id."""
         if self._redirects is None:  # read once; later upgrades arrive via room_upgraded()
             self._redirects = await state.redirects(session)
-        room_id = state.follow(self._redirects, message.room_id)
-        event_type, content = render(message)
         entry = await outbox.enqueue(
             session,
-            room_id=room_id,
+            room_id=state.follow(self._redirects, room_id),
             event_type=event_type,
             content=content,
             now=self.clock.now(),
             dedupe_key=dedupe_key,
+            bulk=bulk,
         )
         if entry.created:
             self._submit_after_commit(session, entry)
         return entry.id
+
+    async def post_many(
+        self,
+        session: AsyncSession,
+        messages: Sequence[tuple[Message, str]],
+        *,
+        bulk: bool = False,
+    ) -> dict[str, int]:
+        """Queue many messages, each with its dedupe key, in a few statements; the outbox ids
+        of those written now, by key (a key used before writes nothing)."""
+        if self._redirects is None:
+            self._redirects = await state.redirects(session)
+        rows = []
+        for message, key in messages:
+            event_type, content = render(message)
+            room_id = state.follow(self._redirects, message.room_id)
+            rows.append(outbox.NewRow(room_id, event_type, content, key))
+        written = await outbox.enqueue_many(session, rows, now=self.clock.now(), bulk=bulk)
+        for entry in written:
+            self._submit_after_commit(session, entry)
+        return {str(entry.dedupe_key): entry.id for entry in written}
 
     def _submit_after_commit(self, session: AsyncSession, entry: OutboxEntry) -> None:
         """Hand the new rows to the sender once, and only if, the unit of work commits."""

@@ -1,6 +1,7 @@
 """The outbox sender: PUTs each pending row with its own transaction id, marks it after the answer.
 
 Rooms are served in order, one row at a time per room, paced; rooms do not wait for each other.
+Bulk rows (one newsletter to many DMs) also share a global pace, whatever their rooms.
 A crash between the PUT and the mark leaves the row pending: the next run PUTs the same
 transaction id again and the homeserver answers with the event it already has.
 """
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.errors import PermanentDeliveryError, RateLimited, TransientDeliveryError
+from bot.metrics import Metrics
 from bot.storage import outbox
 from bot.storage.db import Database
 from bot.storage.outbox import OutboxEntry
@@ -50,11 +52,18 @@ class Sender:
         max_backoff_seconds: float = 300.0,
         concurrency: int = 4,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
+        bulk_pace_seconds: float = 1.0,
+        max_bulk_attempts: int = 8,
     ) -> None:
         self.db = db
+        self.metrics = metrics or Metrics()
         self.transport = transport
         self.clock = clock
         self.pace = pace_seconds
+        self.bulk_pace = bulk_pace_seconds
+        self._last_bulk: float | None = None
+        self.max_bulk_attempts = max_bulk_attempts
         self.max_backoff = max_backoff_seconds
         self.rng = rng or random.Random()
         self._slots = asyncio.Semaphore(concurrency)
@@ -104,7 +113,7 @@ class Sender:
         for entry in submitted:
             idle = entry.room_id not in self._busy_rooms and entry.room_id not in seen
             seen.add(entry.room_id)
-            if idle and self._wait_for(entry) <= 0:
+            if idle and not entry.bulk and self._wait_for(entry) <= 0:
                 direct.append(entry)
         await asyncio.gather(*(self._deliver(entry) for entry in direct))
 
@@ -113,9 +122,19 @@ class Sender:
         async with self.db.session() as session:
             heads = await outbox.room_heads(session)
         self._busy_rooms = {entry.room_id for entry in heads}
-        due = [entry for entry in heads if self._wait_for(entry) <= 0]
+        due = self._within_bulk_pace([entry for entry in heads if self._wait_for(entry) <= 0])
         await asyncio.gather(*(self._deliver(entry) for entry in due))
         return self._next_delay(heads, sent=bool(due))
+
+    def _within_bulk_pace(self, due: list[OutboxEntry]) -> list[OutboxEntry]:
+        """Every due row, but at most one bulk row per bulk pace (all of them when unpaced)."""
+        bulk = [entry for entry in due if entry.bulk]
+        if not bulk:
+            return due
+        if self.bulk_pace > 0:
+            bulk = bulk[:1]
+        self._last_bulk = self.clock.monotonic()
+        return [entry for entry in due if not entry.bulk] + bulk
 
     def _next_delay(self, heads: list[OutboxEntry], *, sent: bool) -> float:
         if sent:
@@ -130,7 +149,10 @@ class Sender:
             backoff = (entry.not_before - self.clock.now()).total_seconds()
         last = self._last_send.get(entry.room_id)
         pacing = 0.0 if last is None else self.pace - (self.clock.monotonic() - last)
-        return max(backoff, pacing, 0.0)
+        bulk = 0.0
+        if entry.bulk and self._last_bulk is not None:
+            bulk = self.bulk_pace - (self.clock.monotonic() - self._last_bulk)
+        return max(backoff, pacing, bulk, 0.0)
 
     async def _deliver(self, entry: OutboxEntry) -> None:
         async with self._slots:
@@ -138,16 +160,21 @@ class Sender:
             try:
                 event_id = await self._put(entry)
             except RateLimited as exc:
+                self.metrics.send("rate_limited")
                 await self._postpone(entry, exc.retry_after, f"rate limited: {exc}")
             except TransientDeliveryError as exc:
-                await self._postpone(entry, self._backoff(entry.attempts), str(exc))
+                self.metrics.send("retried")
+                await self._retry(entry, str(exc))
             except PermanentDeliveryError as exc:
+                self.metrics.send("failed")
                 await self._fail(entry, str(exc))
             except Exception as exc:  # an unforeseen failure must not stop the sender
+                self.metrics.send("retried")
                 log.exception("outbox %d to %s: unexpected error", entry.id, entry.room_id)
-                await self._postpone(entry, self._backoff(entry.attempts), repr(exc))
+                await self._retry(entry, repr(exc))
             else:
                 await self._mark_sent(entry, event_id)
+                self.metrics.send("sent")
 
     async def _put(self, entry: OutboxEntry) -> str:
         if self.clock.now() - entry.created_at > TXN_MEMORY:
@@ -164,6 +191,13 @@ class Sender:
             await outbox.mark_sent(session, entry.id, event_id, self.clock.now())
         self.sent_count += 1
         log.debug("outbox %d sent to %s as %s", entry.id, entry.room_id, event_id)
+
+    async def _retry(self, entry: OutboxEntry, error: str) -> None:
+        """Back off and retry; a bulk row (one of many DMs) gives up after a bounded number."""
+        if entry.bulk and entry.attempts + 1 >= self.max_bulk_attempts:
+            await self._fail(entry, f"gave up after {entry.attempts + 1} attempts: {error}")
+        else:
+            await self._postpone(entry, self._backoff(entry.attempts), error)
 
     async def _postpone(self, entry: OutboxEntry, seconds: float, error: str) -> None:
         not_before = self.clock.now() + timedelta(seconds=seconds)

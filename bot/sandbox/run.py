@@ -92,7 +92,8 @@ def _config(
     synapse: LocalSynapse, room_id: str, feeds_url: str, base: Path, web_port: int
 ) -> tuple[Config, Path]:
     text = f"""\
-# Written by `ssphub-bot sandbox`; usable with `ssphub-bot run --config` while it runs.
+# Written by `ssphub-bot sandbox`. `ssphub-bot run --config` on it waits while the sandbox's bot
+# runs (one active instance per database), then takes over.
 matrix:
   homeserver: {synapse.url}
   user_id: "@ssphub-bot:{synapse.server_name}"
@@ -123,11 +124,18 @@ ssphub-bot sandbox
   homeserver : {sandbox.homeserver}   (server name: localhost)
   room       : {sandbox.room_id}   (encrypted)
   feeds      : {sandbox.feeds_url}/infolettre.xml, {sandbox.feeds_url}/event.xml
-  health     : {sandbox.web_url or "off"}
+  web        : {_endpoints(sandbox.web_url)}
   config     : {sandbox.config_path}
   logins (user @name:localhost):
 {logins}
 Ctrl-C stops everything."""
+
+
+def _endpoints(web_url: str | None) -> str:
+    """The bot's web endpoints: health, Prometheus metrics, the agenda as a calendar feed."""
+    if web_url is None:
+        return "off"
+    return " · ".join(f"{web_url}{path}" for path in ("/healthz", "/metrics", "/agenda.ics"))
 
 
 def sandbox_dir(data_dir: Path) -> Path:
@@ -156,7 +164,7 @@ async def run_sandbox(base: Path, *, demo: bool, stop: asyncio.Event) -> int:
             room_id,
             f"http://127.0.0.1:{feeds_port}",
             path,
-            f"http://127.0.0.1:{web_port}/healthz",
+            f"http://127.0.0.1:{web_port}",
         )
         print(banner(sandbox), flush=True)
         if demo:

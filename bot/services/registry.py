@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.messages import Postbox
+from bot.messages import FileDrop, Postbox
 from bot.services.agenda import Agenda
 from bot.services.permissions import Permissions
 from bot.services.reminders import ReminderService
+from bot.services.subscriptions import DirectChats, Subscriptions
 from bot.storage.db import Database
 
 
@@ -24,3 +25,6 @@ class Services:
     permissions: Permissions
     reminders: ReminderService | None = None
     agenda: Agenda | None = None
+    subscriptions: Subscriptions | None = None
+    direct: DirectChats | None = None
+    files: FileDrop | None = None

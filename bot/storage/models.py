@@ -64,6 +64,8 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     event_id: Mapped[str | None] = mapped_column(String(255))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Bulk rows (newsletters by DM) also obey a global pace, across rooms.
+    bulk: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class HandledEvent(Base):
@@ -258,3 +260,72 @@ class AutoPostRow(Base):
     posted_at: Mapped[datetime] = mapped_column(UtcDateTime())
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     missed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SubscriberRow(Base):
+    """A newsletter subscriber; unsubscribing empties every personal field, the dates stay."""
+
+    __tablename__ = "subscriber"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    domain: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(16))
+    consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    consent_version: Mapped[str | None] = mapped_column(String(32))
+    dm_delivery: Mapped[bool] = mapped_column(Boolean, default=False)
+    dm_room_id: Mapped[str | None] = mapped_column(String(255))
+    dm_unreachable_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    subscribed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class SubscriptionOfferRow(Base):
+    """The addresses proposed to a member in their DM, waiting for a yes, a number or a 👍."""
+
+    __tablename__ = "subscription_offer"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255))
+    candidates: Mapped[list[str]] = mapped_column(JSON)
+    language: Mapped[str] = mapped_column(String(8))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class NewsletterFanoutRow(Base):
+    """One newsletter's delivery by DM: how many were queued, skipped, and when it ended."""
+
+    __tablename__ = "newsletter_fanout"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("feed_item.id", ondelete="CASCADE"), primary_key=True
+    )
+    title: Mapped[str] = mapped_column(Text)
+    queued: Mapped[int] = mapped_column(Integer)
+    unreachable: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class NewsletterDmRow(Base):
+    """A newsletter sent to one subscriber's DM: its outbox row, and whether a failure was seen."""
+
+    __tablename__ = "newsletter_dm"
+    __table_args__ = (
+        UniqueConstraint("item_id", "subscriber_id", name="uq_newsletter_dm"),
+        Index("ix_newsletter_dm_outbox", "outbox_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("newsletter_fanout.item_id", ondelete="CASCADE")
+    )
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="SET NULL")
+    )
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    failure_seen: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,7 @@ class OutboxEntry:
     event_id: str | None
     dedupe_key: str | None
     created: bool = False  # written by this very enqueue (not found through its dedupe key)
+    bulk: bool = False  # paced globally too (newsletters by DM), not only per room
 
 
 def _entry(row: OutboxRow, *, created: bool = False) -> OutboxEntry:
@@ -48,6 +50,7 @@ def _entry(row: OutboxRow, *, created: bool = False) -> OutboxEntry:
         event_id=row.event_id,
         dedupe_key=row.dedupe_key,
         created=created,
+        bulk=row.bulk,
     )
 
 
@@ -64,6 +67,7 @@ async def enqueue(
     content: dict[str, Any],
     now: datetime,
     dedupe_key: str | None = None,
+    bulk: bool = False,
 ) -> OutboxEntry:
     """Write a pending row; with a ``dedupe_key`` already used, return that row unchanged."""
     txn_id = new_txn_id()
@@ -76,6 +80,7 @@ async def enqueue(
         "status": PENDING,
         "attempts": 0,
         "created_at": now,
+        "bulk": bulk,
     }
     statement = (
         insert(OutboxRow)
@@ -100,7 +105,57 @@ async def enqueue(
         event_id=None,
         dedupe_key=dedupe_key,
         created=True,
+        bulk=bulk,
     )
+
+
+@dataclass(frozen=True)
+class NewRow:
+    """One row for ``enqueue_many``: where, what, and its (required) dedupe key."""
+
+    room_id: str
+    event_type: str
+    content: dict[str, Any]
+    dedupe_key: str
+
+
+BATCH_ROWS = 500  # rows per INSERT: well under SQLite's limit of bound parameters
+
+
+async def enqueue_many(
+    session: AsyncSession, rows: Sequence[NewRow], *, now: datetime, bulk: bool = False
+) -> list[OutboxEntry]:
+    """Write many pending rows in a few statements; a row whose key was used is not written.
+
+    Returns the rows written by this call (``created``), in no particular order.
+    """
+    written: list[OutboxEntry] = []
+    for start in range(0, len(rows), BATCH_ROWS):
+        written += await _insert_batch(session, rows[start : start + BATCH_ROWS], now, bulk)
+    return written
+
+
+async def _insert_batch(
+    session: AsyncSession, rows: Sequence[NewRow], now: datetime, bulk: bool
+) -> list[OutboxEntry]:
+    by_key = {row.dedupe_key: (row, new_txn_id()) for row in rows}
+    values = [
+        {"txn_id": txn_id, "room_id": row.room_id, "event_type": row.event_type,
+         "content": row.content, "dedupe_key": key, "status": PENDING, "attempts": 0,
+         "created_at": now, "bulk": bulk}
+        for key, (row, txn_id) in by_key.items()
+    ]  # fmt: skip
+    statement = insert_or_ignore(session, OutboxRow, ["dedupe_key"])
+    result = await session.execute(statement.returning(OutboxRow.id, OutboxRow.dedupe_key), values)
+    written = []
+    for row_id, key in result.tuples():
+        row, txn_id = by_key[str(key)]
+        entry = OutboxEntry(
+            row_id, txn_id, row.room_id, row.event_type, row.content, PENDING, 0, None, now,
+            None, str(key), created=True, bulk=bulk,
+        )  # fmt: skip
+        written.append(entry)
+    return written
 
 
 async def room_heads(session: AsyncSession) -> list[OutboxEntry]:
@@ -163,3 +218,10 @@ async def depth(session: AsyncSession) -> int:
     """How many rows wait to be sent."""
     count = await session.scalar(select(func.count()).where(OutboxRow.status == PENDING))
     return int(count or 0)
+
+
+async def oldest_pending_at(session: AsyncSession) -> datetime | None:
+    """When the oldest row still waiting to be sent was written; None when none waits."""
+    return await session.scalar(
+        select(func.min(OutboxRow.created_at)).where(OutboxRow.status == PENDING)
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -187,3 +187,11 @@ async def set_status(session: AsyncSession, reminder_id: int, status: str) -> No
     await session.execute(
         update(ReminderRow).where(ReminderRow.id == reminder_id).values(status=status)
     )
+
+
+async def count_active(session: AsyncSession, *, due_before: datetime | None = None) -> int:
+    """How many reminders are still planned (only those due before ``due_before`` when given)."""
+    statement = select(func.count()).where(ReminderRow.status == ACTIVE)
+    if due_before is not None:
+        statement = statement.where(ReminderRow.at < due_before)
+    return int(await session.scalar(statement) or 0)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bot.config import AnnouncementsConfig, FeedConfig
 from bot.feeds.fetch import FeedFetcher, user_agent
-from bot.feeds.record import Audience, PollRecorder
+from bot.feeds.record import Audience, NewsletterFanOut, PollRecorder
 from bot.feeds.settings import FeedSettings
 from bot.feeds.watch import FeedWatcher
 from bot.i18n import catalogue
@@ -66,6 +66,7 @@ class Rig:
         rooms: tuple[str, ...] = ROOMS,
         timeout: float = 5.0,
         announcements: AnnouncementsConfig | None = None,
+        newsletter: NewsletterFanOut | None = None,
         **options: Any,
     ) -> FeedWatcher:
         """A watcher of ``path`` on the rig's server; ``options`` are FeedConfig keys."""
@@ -76,6 +77,7 @@ class Rig:
             postbox or MatrixPostbox(self.clock, None),
             announcer,
             date_notice=settings.date_change_notice,
+            newsletter=newsletter,
         )
         fetcher = FeedFetcher(
             self.http, user_agent=user_agent("test", None), timeout=timeout, clock=self.clock
