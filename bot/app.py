@@ -348,7 +348,6 @@ class App:
             await asyncio.gather(self._lock_watch, return_exceptions=True)
         await self.lock.release()
 
-
     # --- newsletter subscriptions ----------------------------------------------------------------
 
     def _direct_rooms(self, gateway: MatrixGateway) -> DirectRooms:
@@ -391,4 +390,3 @@ async def run_until_stopped(app: App, stop: asyncio.Event) -> bool:
     finally:
         await app.stop()
     return not app.lock_lost.is_set()
-

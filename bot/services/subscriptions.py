@@ -211,9 +211,7 @@ class Subscriptions:
             prefix=self.prefix,
         )
 
-    async def set_dm(
-        self, session: AsyncSession, who: Correspondent, wanted: bool
-    ) -> Subscriber:
+    async def set_dm(self, session: AsyncSession, who: Correspondent, wanted: bool) -> Subscriber:
         """Turn delivery by DM on (to the member's DM) or off; UserError if not subscribed."""
         current = await store.by_user(session, who.user_id)
         if current is None:

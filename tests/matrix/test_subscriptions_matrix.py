@@ -107,5 +107,8 @@ def test_a_reaction_becomes_a_protocol_neutral_reaction() -> None:
     )
     reaction = to_reaction(MatrixRoom("!dm:localhost", BOT), event)
     assert (reaction.room_id, reaction.sender, reaction.reacts_to, reaction.key) == (
-        "!dm:localhost", ALICE, "$offer", "👍"
+        "!dm:localhost",
+        ALICE,
+        "$offer",
+        "👍",
     )
