@@ -10,6 +10,7 @@
     └── DeliveryError             the homeserver refused or failed a send
         ├── RateLimited           M_LIMIT_EXCEEDED: retry after ``retry_after`` seconds
         ├── TransientDeliveryError  network trouble or 5xx: retry with backoff
+        │   └── HomeserverUnreachable  no answer at all: retried for as long as it takes
         └── PermanentDeliveryError  4xx that retrying cannot fix (not in room, forbidden)
 
 A ``UserError`` carries a catalogue key and its parameters, never a finished sentence, so the
@@ -81,6 +82,11 @@ class RateLimited(DeliveryError):
 
 class TransientDeliveryError(DeliveryError):
     """A failure worth retrying later (network, timeout, 5xx)."""
+
+
+class HomeserverUnreachable(TransientDeliveryError):
+    """The homeserver did not answer (refused connection, timeout): it says nothing about the
+    room or the message, so a bounded retry budget must not be spent on it."""
 
 
 class PermanentDeliveryError(DeliveryError):

@@ -24,7 +24,12 @@ from nio import (
 )
 
 from bot.clock import Clock
-from bot.errors import PermanentDeliveryError, RateLimited, TransientDeliveryError
+from bot.errors import (
+    HomeserverUnreachable,
+    PermanentDeliveryError,
+    RateLimited,
+    TransientDeliveryError,
+)
 from bot.matrix.incoming import is_direct, to_incoming, to_reaction, utc_from_ms
 from bot.messages import IncomingMessage, IncomingReaction
 from bot.supervise import TaskSet
@@ -32,6 +37,9 @@ from bot.supervise import TaskSet
 log = logging.getLogger(__name__)
 
 TOKEN_SAVE_INTERVAL = 5.0
+# A homeserver back from maintenance is seen within this many seconds; sooner would only add
+# load to a struggling server.
+SYNC_RETRY_CAP = 30.0
 PERMANENT_ERRCODES = {
     "M_FORBIDDEN",
     "M_NOT_FOUND",
@@ -120,7 +128,7 @@ class MatrixGateway:
             response = await self._sync_once(full_state=first)
             if response is None:
                 failures += 1
-                await self._pause(min(60.0, 2.0**failures) * random.uniform(0.5, 1.0))
+                await self._pause(min(SYNC_RETRY_CAP, 2.0**failures) * random.uniform(0.5, 1.0))
                 continue
             failures, first = 0, False
             await self._after_sync(response)
@@ -311,7 +319,7 @@ class MatrixGateway:
                 room_id, event_type, content, tx_id=txn_id, ignore_unverified_devices=True
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TransientDeliveryError(type(exc).__name__) from exc
+            raise HomeserverUnreachable(type(exc).__name__) from exc
         except Exception as exc:  # nio raises its own errors for unknown rooms and key sharing
             raise TransientDeliveryError(f"{type(exc).__name__}: {exc}") from exc
         if isinstance(response, RoomSendResponse):
@@ -323,7 +331,7 @@ class MatrixGateway:
         try:
             response = await self.client.room_messages(room_id, limit=100)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TransientDeliveryError(type(exc).__name__) from exc
+            raise HomeserverUnreachable(type(exc).__name__) from exc
         if not isinstance(response, RoomMessagesResponse):
             return None
         for event in response.chunk:

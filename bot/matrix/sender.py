@@ -16,7 +16,12 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from bot.clock import Clock
-from bot.errors import PermanentDeliveryError, RateLimited, TransientDeliveryError
+from bot.errors import (
+    HomeserverUnreachable,
+    PermanentDeliveryError,
+    RateLimited,
+    TransientDeliveryError,
+)
 from bot.metrics import Metrics
 from bot.storage import outbox
 from bot.storage.db import Database
@@ -162,6 +167,9 @@ class Sender:
             except RateLimited as exc:
                 self.metrics.send("rate_limited")
                 await self._postpone(entry, exc.retry_after, f"rate limited: {exc}")
+            except HomeserverUnreachable as exc:  # not the room's fault: no give-up counted
+                self.metrics.send("retried")
+                await self._postpone(entry, self._backoff(entry.attempts), str(exc))
             except TransientDeliveryError as exc:
                 self.metrics.send("retried")
                 await self._retry(entry, str(exc))

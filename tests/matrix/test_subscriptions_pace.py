@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import TransientDeliveryError
+from bot.errors import HomeserverUnreachable, TransientDeliveryError
 from bot.matrix.postbox import MatrixPostbox
 from bot.matrix.sender import Sender
 from bot.messages import Message
@@ -86,3 +86,26 @@ async def test_a_bulk_row_gives_up_after_its_attempts_but_a_reply_never_does(
         bulk, reply = await outbox.get(session, bulk_id), await outbox.get(session, reply_id)
     assert bulk is not None and (bulk.status, bulk.attempts) == (outbox.FAILED, 3)
     assert reply is not None and (reply.status, reply.attempts) == (outbox.PENDING, 5)
+
+
+async def test_a_bulk_row_outlasts_any_outage_of_the_homeserver(
+    db: Database, fake_clock: FakeClock
+) -> None:
+    """Ten unanswered attempts (homeserver down) spend none of a DM newsletter's 3 tries: it is
+    sent once the homeserver answers again."""
+    transport = RecordingTransport()
+    transport.fail_next(HomeserverUnreachable("ClientConnectorError"), times=10)
+    sender = Sender(
+        db, transport, fake_clock, pace_seconds=0, bulk_pace_seconds=0, max_bulk_attempts=3
+    )
+    async with db.session() as session:
+        bulk_id = await MatrixPostbox(fake_clock, None).post(
+            session, Message(DMS[0], "Infolettre"), bulk=True
+        )
+    for _ in range(11):
+        await sender.flush()
+        fake_clock.advance(600)
+    async with db.session() as session:
+        bulk = await outbox.get(session, bulk_id)
+    assert bulk is not None and bulk.status == outbox.SENT
+    assert rooms_sent(transport) == [DMS[0]]
