@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 from bot.app import App
@@ -16,6 +17,14 @@ from tests.polling import until
 
 
 def bot_config(
+    synapse: LocalSynapse, bot: SynapseUser, password: str, data_dir: Path, **options: Any
+) -> Config:
+    """A bot configuration for the test homeserver; the options are ``bot_config_text``'s."""
+    text = bot_config_text(synapse, bot, password, data_dir, **options)
+    return parse_config(text, source="test.yaml", environ={})
+
+
+def bot_config_text(
     synapse: LocalSynapse,
     bot: SynapseUser,
     password: str,
@@ -25,9 +34,11 @@ def bot_config(
     organisers: list[str],
     extra: str = "",
     grace: int = 300,
-) -> Config:
-    """A bot configuration for the test homeserver; ``extra`` adds top-level YAML."""
-    text = f"""\
+    pace_seconds: float = 0,
+    max_backoff_seconds: float = 300,
+) -> str:
+    """A bot configuration's YAML for the test homeserver; ``extra`` adds top-level YAML."""
+    return f"""\
 matrix:
   homeserver: {synapse.url}
   user_id: "{bot.user_id}"
@@ -42,9 +53,9 @@ web:
 commands:
   rate_limit: {{burst: 50, per_seconds: 10}}
 sending:
-  pace_seconds: 0
+  pace_seconds: {pace_seconds}
+  max_backoff_seconds: {max_backoff_seconds}
 {extra}"""
-    return parse_config(text, source="test.yaml", environ={})
 
 
 async def member(synapse: LocalSynapse, user: SynapseUser, tmp: Path) -> Member:

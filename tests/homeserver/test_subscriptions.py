@@ -69,9 +69,7 @@ async def ask(who: Member, room_id: str, text: str) -> Seen:
     return await who.wait_for_reply(room_id, event_id, timeout=30)
 
 
-async def test_sign_up_from_the_room_in_two_messages(
-    community: Community, newcomers: Join
-) -> None:
+async def test_sign_up_from_the_room_in_two_messages(community: Community, newcomers: Join) -> None:
     """!abonner in the room, « oui » in the encrypted DM: subscribed, no address in the room."""
     localpart = f"camille.durand{uuid4().hex[:6]}-insee.fr"
     address = localpart.replace("-insee.fr", "@insee.fr")
@@ -89,9 +87,7 @@ async def test_sign_up_from_the_room_in_two_messages(
     assert not [body for body in await room_bodies(camille, community.room_id) if address in body]
 
 
-async def test_ambiguous_id_and_a_thumbs_up(
-    community: Community, newcomers: Join
-) -> None:
+async def test_ambiguous_id_and_a_thumbs_up(community: Community, newcomers: Join) -> None:
     """Two candidates are listed and a number chooses; a 👍 on a single proposal confirms."""
     suffix = uuid4().hex[:6]
     jean = await newcomers(f"jean.marie{suffix}-dupont-interieur.gouv.fr")
