@@ -94,3 +94,17 @@ class RecordingTransport:
     def events_in(self, room_id: str) -> list[str]:
         """The distinct events the room holds, in the order they appeared."""
         return list(dict.fromkeys(put.event_id for put in self.puts if put.room_id == room_id))
+
+
+class NoPowers:
+    """Power levels as the Matrix layer reports them: nobody has power in any room, so only
+    the configured organisers are organisers."""
+
+    def power_level(self, room_id: str, user_id: str) -> int | None:
+        return None
+
+    def room_version(self, room_id: str) -> str | None:
+        return "10"
+
+    async def room_creators(self, room_id: str) -> set[str]:
+        return set()

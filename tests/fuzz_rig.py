@@ -35,7 +35,7 @@ from bot.services.reminders import ReminderService
 from bot.services.subscriptions import Subscriptions
 from bot.storage.db import Database
 from bot.storage.models import OutboxRow
-from tests.fakes import START, FakeClock
+from tests.fakes import START, FakeClock, NoPowers
 
 HUB = "!hub:hub.test"
 ORGANISER, MEMBER = "@orga:hub.test", "@membre:hub.test"
@@ -64,19 +64,6 @@ FRAGMENTS = [
     "\u200b", "\u202e", "\u2028", "é", "🎉", "<b>x</b>", "&amp;", "> cité", "{}", "{title}", "%s",
     "\\", "\x00", "\r",
 ]  # fmt: skip
-
-
-class NoPowers:
-    """Power levels as the Matrix layer reports them: nobody has power in any room."""
-
-    def power_level(self, room_id: str, user_id: str) -> int | None:
-        return None
-
-    def room_version(self, room_id: str) -> str | None:
-        return "10"
-
-    async def room_creators(self, room_id: str) -> set[str]:
-        return set()
 
 
 class Rooms:

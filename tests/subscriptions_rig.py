@@ -23,7 +23,7 @@ from bot.storage import outbox
 from bot.storage import subscriptions as store
 from bot.storage.db import Database
 from bot.storage.models import OutboxRow, SubscriberRow
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, NoPowers
 
 HUB = "!hub:localhost"
 ORGANISER = "@orga:localhost"
@@ -31,19 +31,6 @@ CAMILLE = "@camille.durand-insee.fr:agent.finances.tchap.gouv.fr"
 JEAN = "@jean.marie-dupont-interieur.gouv.fr:agent.interieur.tchap.gouv.fr"
 ALICE = "@alice:localhost"
 _numbers = itertools.count(1)
-
-
-class NoPowers:
-    """Nobody has power in any room: only the configured organisers are organisers."""
-
-    def power_level(self, room_id: str, user_id: str) -> int | None:
-        return None
-
-    def room_version(self, room_id: str) -> str | None:
-        return "10"
-
-    async def room_creators(self, room_id: str) -> set[str]:
-        return set()
 
 
 @dataclass

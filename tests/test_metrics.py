@@ -26,7 +26,7 @@ from bot.services.registry import Services
 from bot.storage import outbox, reminders
 from bot.storage.db import Database
 from bot.storage.reminders import NewReminder
-from tests.fakes import START, FakeClock, RecordingTransport
+from tests.fakes import START, FakeClock, NoPowers, RecordingTransport
 
 HUB = "!hub:localhost"
 CONFIG = """\
@@ -58,19 +58,6 @@ def samples(metrics: Metrics, accept: str | None = None) -> dict[tuple[str, str]
             labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
             found[(sample.name, labels)] = sample.value
     return found
-
-
-class NoPowers:
-    """Nobody has power in any room: only the configured organisers are organisers."""
-
-    def power_level(self, room_id: str, user_id: str) -> int | None:
-        return None
-
-    def room_version(self, room_id: str) -> str | None:
-        return "10"
-
-    async def room_creators(self, room_id: str) -> set[str]:
-        return set()
 
 
 def dispatcher(db: Database, clock: FakeClock, metrics: Metrics) -> Dispatcher:

@@ -18,7 +18,7 @@ from bot.messages import IncomingMessage
 from bot.services.permissions import Permissions
 from bot.services.ratelimit import RateLimiter
 from bot.services.registry import Services
-from tests.fakes import START
+from tests.fakes import START, NoPowers
 from tests.feeds.conftest import load_feed
 from tests.feeds.feedserver import items, with_items
 from tests.feeds.rig import Rig, database_url, db, postgres_database_url, rig
@@ -29,19 +29,6 @@ ORGANISER = "@orga:localhost"
 NEWSLETTERS = load_feed("infolettre").decode()
 NEWEST = "https://ssphub.netlify.app/infolettre/infolettre_26/"
 _numbers = itertools.count(1)
-
-
-class NoPowers:
-    """Nobody has power in any room: only the configured organisers are organisers."""
-
-    def power_level(self, room_id: str, user_id: str) -> int | None:
-        return None
-
-    def room_version(self, room_id: str) -> str | None:
-        return "10"
-
-    async def room_creators(self, room_id: str) -> set[str]:
-        return set()
 
 
 def dispatcher(rig: Rig) -> Dispatcher:

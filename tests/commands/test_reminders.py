@@ -22,7 +22,7 @@ from bot.services.ratelimit import RateLimiter
 from bot.services.registry import Services
 from bot.storage.db import Database
 from bot.storage.models import OutboxRow, ReminderRow
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, NoPowers
 from tests.services.reminder_rig import HUB, NOW, ORGANISER, OTHER, advance_to, posted, service
 
 MEMBER = "@membre:localhost"
@@ -88,19 +88,6 @@ def test_reminder_commands_have_usage_and_help(language: str) -> None:
     for command in reminder_commands.router.commands:
         assert t.has(command.usage_key) and t(command.help_key)
         assert set(command.words) == set(LANGUAGES)
-
-
-class NoPowers:
-    """Nobody has power in any room: only the configured organisers are organisers."""
-
-    def power_level(self, room_id: str, user_id: str) -> int | None:
-        return None
-
-    def room_version(self, room_id: str) -> str | None:
-        return "10"
-
-    async def room_creators(self, room_id: str) -> set[str]:
-        return set()
 
 
 @pytest.fixture
