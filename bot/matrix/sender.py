@@ -124,28 +124,40 @@ class Sender:
 
     async def flush(self) -> float:
         """Send every room's due head row once; return how long until something is due."""
+        began = self.clock.monotonic()
         async with self.db.session() as session:
             heads = await outbox.room_heads(session)
         self._busy_rooms = {entry.room_id for entry in heads}
-        due = self._within_bulk_pace([entry for entry in heads if self._wait_for(entry) <= 0])
+        due = [entry for entry in heads if self._wait_for(entry) <= 0]
+        due = self._within_bulk_pace(due, began)
         await asyncio.gather(*(self._deliver(entry) for entry in due))
-        return self._next_delay(heads, sent=bool(due))
+        return self._next_delay(heads, due)
 
-    def _within_bulk_pace(self, due: list[OutboxEntry]) -> list[OutboxEntry]:
-        """Every due row, but at most one bulk row per bulk pace (all of them when unpaced)."""
+    def _within_bulk_pace(self, due: list[OutboxEntry], began: float) -> list[OutboxEntry]:
+        """Every due row, but at most one bulk row per bulk pace (all of them when unpaced).
+
+        The pace counts from the start of the pass that sends the row, so reading the outbox
+        (every DM's head row during a fan-out) is part of the pace, not added to it."""
         bulk = [entry for entry in due if entry.bulk]
         if not bulk:
             return due
         if self.bulk_pace > 0:
             bulk = bulk[:1]
-        self._last_bulk = self.clock.monotonic()
+        self._last_bulk = began
         return [entry for entry in due if not entry.bulk] + bulk
 
-    def _next_delay(self, heads: list[OutboxEntry], *, sent: bool) -> float:
-        if sent:
+    def _next_delay(self, heads: list[OutboxEntry], sent: list[OutboxEntry]) -> float:
+        """How long until the next flush may find something to send."""
+        if any(not entry.bulk for entry in sent) or (sent and self.bulk_pace <= 0):
             return 0.0  # rooms that just sent may have more rows queued behind
-        waits = [self._wait_for(entry) for entry in heads]
-        return min(waits, default=IDLE_POLL_SECONDS)
+        if not sent:
+            return min((self._wait_for(entry) for entry in heads), default=IDLE_POLL_SECONDS)
+        # Only paced bulk rows went: the next bulk slot, or a head that was not due yet. (A row
+        # queued behind a DM's bulk row waits one bulk pace at most; reading the outbox again
+        # at once would cost a read of every room's head per DM.)
+        went = {entry.id for entry in sent}
+        waits = [self._wait_for(entry) for entry in heads if entry.id not in went]
+        return min([self._bulk_wait(), *waits])
 
     def _wait_for(self, entry: OutboxEntry) -> float:
         """Seconds before this room's head row may go (backoff, then pace)."""
@@ -154,10 +166,14 @@ class Sender:
             backoff = (entry.not_before - self.clock.now()).total_seconds()
         last = self._last_send.get(entry.room_id)
         pacing = 0.0 if last is None else self.pace - (self.clock.monotonic() - last)
-        bulk = 0.0
-        if entry.bulk and self._last_bulk is not None:
-            bulk = self.bulk_pace - (self.clock.monotonic() - self._last_bulk)
+        bulk = self._bulk_wait() if entry.bulk else 0.0
         return max(backoff, pacing, bulk, 0.0)
+
+    def _bulk_wait(self) -> float:
+        """Seconds before the next bulk row may go, whatever its room."""
+        if self._last_bulk is None:
+            return 0.0
+        return max(self.bulk_pace - (self.clock.monotonic() - self._last_bulk), 0.0)
 
     async def _deliver(self, entry: OutboxEntry) -> None:
         async with self._slots:

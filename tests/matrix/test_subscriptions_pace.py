@@ -109,3 +109,20 @@ async def test_a_bulk_row_outlasts_any_outage_of_the_homeserver(
         bulk = await outbox.get(session, bulk_id)
     assert bulk is not None and bulk.status == outbox.SENT
     assert rooms_sent(transport) == [DMS[0]]
+
+
+async def test_after_a_paced_bulk_row_the_sender_waits_for_the_next_slot(
+    db: Database, fake_clock: FakeClock
+) -> None:
+    """Once only a DM newsletter went, the next flush is due at the next bulk slot (1 s), not
+    at once: one read of the outbox per DM, not two."""
+    transport = RecordingTransport()
+    sender = Sender(db, transport, fake_clock, pace_seconds=0, bulk_pace_seconds=1.0)
+    postbox = MatrixPostbox(fake_clock, None)
+    async with db.session() as session:
+        for room_id in DMS:
+            await postbox.post(session, Message(room_id, "Infolettre"), bulk=True)
+    assert await sender.flush() == pytest.approx(1.0)
+    fake_clock.advance(1.0)
+    assert await sender.flush() == pytest.approx(1.0)
+    assert rooms_sent(transport) == [DMS[0], DMS[1]]
