@@ -1,0 +1,294 @@
+"""Against a peer: ssphub-bot and matrix-reminder-bot answering commands on one local Synapse.
+
+Both bots run as real subprocesses, in the same run, on the same homeserver: ours with
+``ssphub-bot run`` (SQLite, end-to-end encryption on, the per-member rate limit and the reply
+pace lifted as in command_latency.py, since the commands come back to back), the peer with its
+own entry point and configuration (matrix-reminder-bot 0.4.0 from PyPI, SQLite, its nio client
+always has encryption on). Each has its own unencrypted room with the same member, who sends
+ours ``!ping`` and the peer ``!help`` (the cheapest command of each: a fixed answer) and times
+send -> answer seen; the answer is the responder's next message in that room (the peer's does
+not quote the command). The floor is a bare nio client answering every message at once (as in
+command_latency.py): what any bot costs at least. Rounds are interleaved, the order rotating each
+round, so machine drift hits all three alike. After the run, each bot idles a few seconds and
+its VmRSS (median of a few samples) and VmHWM (peak since spawn) are read from /proc.
+
+The peer is installed by this script into its own virtual environment (``python -m venv``,
+then pip), under the user's cache directory unless ``--venv`` says otherwise, and reused when
+it is already there. It needs no libolm: matrix-nio 0.26 does its cryptography with vodozemac,
+which comes as a wheel.
+
+    python bench/peer.py [--commands 100] [--venv DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+from command_latency import percentile
+from processes import (
+    Memory,
+    Process,
+    member,
+    memory,
+    new_bot,
+    room_with,
+    sampled,
+    stopped,
+    synapse_pid,
+)
+
+from bot.matrix.member import Member, Seen
+from bot.sandbox.synapse import LocalSynapse, SynapseUser
+
+PEER = "matrix-reminder-bot"
+PEER_VERSION = "0.4.0"
+PEER_PASSWORD = "bench-peer"
+PEER_DEVICE = "BENCHPEER"
+INSTALL_TIMEOUT = 900
+READY_TIMEOUT = 90.0
+REPLY_TIMEOUT = 30.0
+WARM_UP = 10
+UNLIMITED = """\
+commands: {rate_limit: {burst: 100000, per_seconds: 1}}
+sending: {pace_seconds: 0}
+"""
+
+
+# --- the peer's installation ---------------------------------------------------------------------
+
+
+def default_venv() -> Path:
+    """Where the peer's virtual environment is kept between runs."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "ssphub-bot-bench" / f"{PEER}-{PEER_VERSION}"
+
+
+def installed_version(python: Path) -> str | None:
+    """The peer's version in the environment of ``python``, or None when it is not there."""
+    if not python.exists():
+        return None
+    probe = f"from importlib.metadata import version; print(version({PEER!r}))"
+    found = subprocess.run(
+        [str(python), "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
+def peer_venv(venv: Path) -> tuple[Path, float | None]:
+    """The peer's environment, made with venv and pip unless a usable one is there:
+    (its ``bin`` directory, seconds the installation took or None when reused)."""
+    python = venv / "bin" / "python"
+    if installed_version(python) == PEER_VERSION:
+        return python.parent, None
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, timeout=120)
+    pip = [str(python), "-m", "pip", "install", "--quiet", f"{PEER}=={PEER_VERSION}"]
+    subprocess.run(pip, check=True, timeout=INSTALL_TIMEOUT)
+    if installed_version(python) != PEER_VERSION:
+        raise RuntimeError(f"{PEER} {PEER_VERSION} is not importable in {venv} after pip")
+    return python.parent, time.perf_counter() - started
+
+
+def peer_yaml(homeserver: str, user: SynapseUser, home: Path) -> str:
+    """The peer's configuration (the keys its ``config.py`` reads), everyone allowed.
+
+    Its reader refuses a missing option whose default is false, so those are all spelt out."""
+    return f"""\
+command_prefix: "!"
+matrix:
+  user_id: "{user.user_id}"
+  user_password: "{PEER_PASSWORD}"
+  device_id: {PEER_DEVICE}
+  device_name: {PEER}
+  homeserver_url: "{homeserver}"
+storage:
+  database: "sqlite://{home / "reminders.db"}"
+  store_path: "{home / "store"}"
+reminders: {{timezone: Europe/Paris}}
+allowlist: {{enabled: false, regexes: []}}
+blocklist: {{enabled: false, regexes: []}}
+logging:
+  level: INFO
+  file_logging: {{enabled: false}}
+  console_logging: {{enabled: true}}
+"""
+
+
+def peer_process(bin_dir: Path, homeserver: str, user: SynapseUser, base: Path) -> Process:
+    """The peer on its own configuration and data, not started yet."""
+    home = base / "peer"
+    home.mkdir(parents=True)
+    config = home / "config.yaml"
+    config.write_text(peer_yaml(homeserver, user, home))
+    return Process(PEER, [str(bin_dir / PEER), str(config)], home)
+
+
+# --- round trips ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """Who is asked what, where; ``responder`` is the account whose next message answers."""
+
+    name: str
+    room: str
+    body: str
+    responder: str
+
+
+def answered(seen: list[Seen], target: Target) -> bool:
+    """Whether the target's responder spoke in its room among ``seen``."""
+    return any(s.sender == target.responder and s.room_id == target.room for s in seen)
+
+
+async def round_trip(alice: Member, target: Target, timeout: float = REPLY_TIMEOUT) -> float:
+    """Milliseconds from sending the target's command to seeing its responder's next message."""
+    mark = len(alice.seen)
+    start = time.perf_counter()
+    await alice.send_text(target.room, target.body)
+    await alice.wait_until(lambda: answered(alice.seen[mark:], target), timeout=timeout)
+    return (time.perf_counter() - start) * 1000
+
+
+async def first_answer(process: Process, alice: Member, target: Target) -> str:
+    """A just-started bot's first answer (its text); fail at once if the bot exits instead."""
+    mark = len(alice.seen)
+    trip = asyncio.create_task(round_trip(alice, target, timeout=READY_TIMEOUT))
+    exit_ = asyncio.create_task(process.wait())
+    done, pending = await asyncio.wait({trip, exit_}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    if exit_ in done:
+        raise RuntimeError(f"{process.name} exited ({exit_.result()})\n{process.tail()}")
+    trip.result()
+    return next(s.body for s in alice.seen[mark:] if answered([s], target))
+
+
+async def interleaved(
+    alice: Member, targets: list[Target], commands: int
+) -> dict[str, list[float]]:
+    """``commands`` round trips to each target after a warm-up, the order rotating each round."""
+    for _ in range(WARM_UP):
+        for target in targets:
+            await round_trip(alice, target)
+    times: dict[str, list[float]] = {target.name: [] for target in targets}
+    for n in range(commands):
+        shift = n % len(targets)
+        for target in targets[shift:] + targets[:shift]:
+            times[target.name].append(await round_trip(alice, target))
+    return times
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figures:
+    commands: int
+    times: dict[str, list[float]]
+    idle: dict[str, Memory]
+    synapse: Memory
+    first_answers: dict[str, str]
+
+
+async def idle_after(processes: dict[str, Process]) -> dict[str, Memory]:
+    """Each process's memory once the run is over, sampled at the same time."""
+    taken = await asyncio.gather(*(sampled(process.pid) for process in processes.values()))
+    return dict(zip(processes, taken, strict=True))
+
+
+async def measure(commands: int, bin_dir: Path, base: Path) -> Figures:
+    async with LocalSynapse(base / "synapse", relaxed_rate_limits=True) as synapse:
+        alice = member(synapse, await synapse.register("alice", "alice"), base)
+        echo = member(synapse, await synapse.register("echo", "echo"), base)
+        echo.answer_every_text("pong")
+        await alice.start()
+        await echo.start()
+        try:
+            return await with_bots(synapse, alice, echo, commands, bin_dir, base)
+        finally:
+            await alice.stop()
+            await echo.stop()
+
+
+async def with_bots(
+    synapse: LocalSynapse, alice: Member, echo: Member, commands: int, bin_dir: Path, base: Path
+) -> Figures:
+    """Start both bots, time the round trips, read the bots' memory, stop them."""
+    ours = await new_bot(synapse, alice, base, "ssphub", UNLIMITED)
+    peer_user = await synapse.register("reminder", PEER_PASSWORD)
+    peer_room = await room_with(synapse, alice, peer_user)
+    floor_room = await alice.create_room(invite=[echo.user_id], encrypted=False)
+    await echo.join(floor_room)
+    targets = [
+        Target("ssphub-bot", ours.room, "!ping", ours.user.user_id),
+        Target(PEER, peer_room, "!help", peer_user.user_id),
+        Target("floor", floor_room, "ping", echo.user_id),
+    ]
+    processes = {
+        "ssphub-bot": ours.process(),
+        PEER: peer_process(bin_dir, synapse.url, peer_user, base),
+    }
+    first: dict[str, str] = {}
+    try:
+        for target in targets[:2]:
+            await processes[target.name].start()
+            first[target.name] = await first_answer(processes[target.name], alice, target)
+        times = await interleaved(alice, targets, commands)
+        idle = await idle_after(processes)
+        homeserver = memory(synapse_pid(synapse))
+    finally:
+        await stopped(processes["ssphub-bot"])
+        await stopped(processes[PEER], expected=(0, -signal.SIGTERM))
+    return Figures(commands, times, idle, homeserver, first)
+
+
+def report(f: Figures) -> None:
+    ours = f"ssphub-bot {version('ssphub-bot')} (!ping)"
+    labels = {"ssphub-bot": ours, PEER: f"{PEER} {PEER_VERSION} (!help)",
+              "floor": "floor: bare nio client (echo)"}  # fmt: skip
+    print(f"command round trip on one local Synapse, {f.commands} commands each, interleaved,")
+    print("unencrypted rooms; milliseconds, and MiB of each bot process idle after the run")
+    print(f"{'':38}{'p50':>8}{'p95':>8}{'p99':>8}{'mean':>8}{'VmRSS':>9}{'VmHWM':>9}")
+    for name, values in f.times.items():
+        cells = [percentile(values, q) for q in (50, 95, 99)] + [statistics.fmean(values)]
+        used = f.idle.get(name)
+        rss = f"{used.rss_kib / 1024:9.1f}{used.hwm_kib / 1024:9.1f}" if used else f"{'-':>9}" * 2
+        print(f"{labels[name]:38}" + "".join(f"{v:8.1f}" for v in cells) + rss)
+    print(f"{'Synapse, the homeserver':70}{f.synapse.rss_kib / 1024:9.1f}"
+          f"{f.synapse.hwm_kib / 1024:9.1f}")  # fmt: skip
+    floor = percentile(f.times["floor"], 50)
+    ratios = ", ".join(f"{name} {percentile(f.times[name], 50) / floor:.2f}"
+                       for name in ("ssphub-bot", PEER))  # fmt: skip
+    print(f"p50 over the floor: {ratios}")
+    for name, body in f.first_answers.items():
+        print(f"first answer of {name}: {body[:70]!r}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--commands", type=int, default=100, help="round trips per target")
+    parser.add_argument("--venv", type=Path, default=default_venv(), help="the peer's venv")
+    args = parser.parse_args()
+    bin_dir, took = peer_venv(args.venv.expanduser().absolute())
+    how = "reused" if took is None else f"installed in {took:.0f} s"
+    print(f"{PEER} {PEER_VERSION}: {bin_dir.parent} ({how})")
+    with tempfile.TemporaryDirectory(prefix="ssphub-bench-") as tmp:
+        figures = asyncio.run(measure(args.commands, bin_dir, Path(tmp)))
+    report(figures)
+
+
+if __name__ == "__main__":
+    main()
