@@ -28,6 +28,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 from nio import AsyncClient, AsyncClientConfig, RoomCreateResponse
+from processes import http_server
 from sqlalchemy import select
 
 from bot.app import App
@@ -63,18 +64,10 @@ class Feed:
 
 @asynccontextmanager
 async def served(feed: Feed) -> AsyncIterator[Feed]:
-    app = web.Application()
-    app.router.add_get("/infolettre.xml", feed.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    feed.url = f"http://127.0.0.1:{port}/infolettre.xml"
-    try:
+    """The feed on a free loopback port."""
+    async with http_server("/infolettre.xml", feed.handle) as base:
+        feed.url = f"{base}/infolettre.xml"
         yield feed
-    finally:
-        await runner.cleanup()
 
 
 @dataclass(frozen=True)

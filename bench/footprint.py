@@ -52,6 +52,7 @@ from processes import (
     Bot,
     Memory,
     Process,
+    http_server,
     member,
     memory,
     new_bot,
@@ -238,17 +239,8 @@ class FeedServer:
 async def served(body: bytes) -> AsyncIterator[FeedServer]:
     """A running FeedServer for ``body``."""
     feed = FeedServer(body)
-    app = web.Application()
-    app.router.add_get("/{name}.xml", feed.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    feed.base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with http_server("/{name}.xml", feed.handle) as feed.base:
         yield feed
-    finally:
-        await runner.cleanup()
 
 
 # --- idle memory ---------------------------------------------------------------------------------

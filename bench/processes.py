@@ -11,12 +11,13 @@ import socket
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import aiohttp
+from aiohttp import web
 
 from bot.config import Config, parse_config
 from bot.matrix.member import Member
@@ -260,3 +261,19 @@ async def sampled(pid: int) -> Memory:
         samples.append(memory(pid))
         await asyncio.sleep(1)
     return median_memory(samples)
+
+
+@contextlib.asynccontextmanager
+async def http_server(
+    route: str, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> AsyncIterator[str]:
+    """``handler`` answering GET ``route`` on a free loopback port; the server's base URL."""
+    app = web.Application()
+    app.router.add_get(route, handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
