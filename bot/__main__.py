@@ -1,16 +1,18 @@
-"""Command line: run · sandbox · check-config · db upgrade · feeds preview · subscribers."""
+"""Command line: run · sandbox · check-config · healthcheck · db upgrade · feeds preview ·
+subscribers."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.errors import ConfigError
+from bot.errors import BotError, ConfigError
 from bot.services import subscriptions_cli
 
 if TYPE_CHECKING:
@@ -20,16 +22,30 @@ DEFAULT_CONFIG = Path("config/config.yaml")
 
 
 def _parser() -> argparse.ArgumentParser:
+    # BOT_CONFIG moves the default for every command at once (the image's health check too).
+    default_config = Path(os.environ.get("BOT_CONFIG") or DEFAULT_CONFIG)
     parser = argparse.ArgumentParser(prog="ssphub-bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the bot")
-    run.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    check = commands.add_parser("check-config", help="validate a configuration file")
-    check.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    run.add_argument("--config", type=Path, default=default_config)
+    check = commands.add_parser(
+        "check-config",
+        help="validate a configuration file, then check the data directory, database and "
+        "crypto store it names",
+    )
+    check.add_argument("--config", type=Path, default=default_config)
+    check.add_argument(
+        "--file-only", action="store_true", help="validate the file alone, touching nothing else"
+    )
+    health = commands.add_parser(
+        "healthcheck", help="ask the running bot's /healthz at the configured web address"
+    )
+    health.add_argument("--config", type=Path, default=default_config)
+    health.add_argument("--timeout", type=float, default=4.0, help="seconds (default 4)")
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="migrate the schema to the latest version")
-    upgrade.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    upgrade.add_argument("--config", type=Path, default=default_config)
     feeds = commands.add_parser("feeds", help="feed tools")
     feeds_commands = feeds.add_subparsers(dest="feeds_command", required=True)
     preview = feeds_commands.add_parser(
@@ -46,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--demo", action="store_true", help="play a short scripted conversation, print it, and exit"
     )
-    subscriptions_cli.add_parser(commands, DEFAULT_CONFIG)
+    subscriptions_cli.add_parser(commands, default_config)
     return parser
 
 
@@ -56,16 +72,42 @@ def _load(path: Path) -> Config:
     return load_config(path)
 
 
-def check_config(path: Path) -> int:
-    """Print every problem of the file and return 2, or say it is valid and return 0."""
+def check_config(path: Path, file_only: bool = False) -> int:
+    """Print every problem of the file, then of the places it names (data directory, database,
+    crypto store), and return 2; or say all is well and return 0."""
+    from bot.preflight import inspect
+
     try:
-        _load(path)
+        config = _load(path)
     except ConfigError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return 2
-    print(f"{path}: valid")
+    found = [] if file_only else inspect(config)
+    if found:
+        print("\n".join(map(str, found)), file=sys.stderr)
+        return 2
+    print(f"{path}: valid" + ("" if file_only else f"; {config.data_dir} is ready"))
     return 0
+
+
+def healthcheck(path: Path, timeout: float) -> int:
+    """0 when the running bot says it is healthy (or its web server is off), else 1."""
+    from bot.healthcheck import check
+
+    verdict = check(_load(path).web, timeout)
+    print(verdict.report, file=sys.stdout if verdict.healthy else sys.stderr)
+    return 0 if verdict.healthy else 1
+
+
+def _prepared(config: Config) -> bool:
+    """Run the start-up checks; print each problem on its own line and say False if any."""
+    from bot.preflight import prepare
+
+    found = prepare(config)
+    if found:
+        print("\n".join(map(str, found)), file=sys.stderr)
+    return not found
 
 
 def db_upgrade(path: Path) -> int:
@@ -73,7 +115,10 @@ def db_upgrade(path: Path) -> int:
     from bot.storage.lock import alone
     from bot.storage.migrate import upgrade
 
-    url = _load(path).database_url_or_default
+    config = _load(path)
+    if not _prepared(config):
+        return 2
+    url = config.database_url_or_default
     if not asyncio.run(alone(url, lambda: upgrade(url))):
         print(
             "a running bot holds this database: stop it first, or let `ssphub-bot run` of the "
@@ -117,6 +162,8 @@ def run(path: Path) -> int:
 
     config = _load(path)
     setup_logging(config.logging.level)
+    if not _prepared(config):
+        return 2
 
     async def main() -> bool:
         return await run_until_stopped(App(config), await _until_signalled())
@@ -142,7 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "check-config":
-            return check_config(args.config)
+            return check_config(args.config, args.file_only)
+        if args.command == "healthcheck":
+            return healthcheck(args.config, args.timeout)
         if args.command == "db":
             return db_upgrade(args.config)
         if args.command == "feeds":
@@ -155,6 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print("\n".join(error.problems), file=sys.stderr)
         return 2
+    except BotError as error:  # a login refused, a database that cannot be migrated
+        print(f"ssphub-bot: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

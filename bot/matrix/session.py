@@ -44,10 +44,16 @@ class LoginSettings:
     encryption: bool
 
 
-def _read(path: Path) -> Credentials | None:
+def read_credentials(path: Path) -> Credentials | None:
+    """The stored device, or None before the first login; raises when the file is unreadable."""
     if not path.exists():
         return None
     return Credentials(**json.loads(path.read_text("utf-8")))
+
+
+def store_file(store_path: Path, credentials: Credentials) -> Path:
+    """The file of the crypto store nio keeps for that device."""
+    return store_path / f"{credentials.user_id}_{credentials.device_id}.db"
 
 
 def _write(path: Path, credentials: Credentials) -> None:
@@ -108,13 +114,13 @@ class Session:
 
     def _usable_stored(self) -> Credentials | None:
         """The stored device, unless it belongs elsewhere or its crypto store was lost."""
-        stored = _read(self.session_path)
+        stored = read_credentials(self.session_path)
         if stored is None:
             return None
         if (stored.homeserver, stored.user_id) != (self.settings.homeserver, self.settings.user_id):
             log.warning("stored session is for another account; logging in afresh")
             return None
-        if self.settings.encryption and not self._store_file(stored).exists():
+        if self.settings.encryption and not store_file(self.store_path, stored).exists():
             if self.settings.password is None:
                 log.error(
                     "crypto store lost and no password to make a new device; "
@@ -126,9 +132,6 @@ class Session:
             )
             return None
         return stored
-
-    def _store_file(self, credentials: Credentials) -> Path:
-        return self.store_path / f"{credentials.user_id}_{credentials.device_id}.db"
 
     async def _login(self, client: AsyncClient) -> Credentials:
         if self.settings.password is not None:
