@@ -22,6 +22,7 @@ from bot.config import Config
 from bot.feeds.record import Audience
 from bot.feeds.watch import FeedWatchers, build_watchers
 from bot.i18n import catalogue
+from bot.lifecycle import log_started, stop_and_log
 from bot.matrix.dm import DirectRooms
 from bot.matrix.files import MatrixFiles
 from bot.matrix.gateway import MatrixGateway
@@ -386,7 +387,8 @@ async def run_until_stopped(app: App, stop: asyncio.Event) -> bool:
     instance lock is lost, then stop cleanly; False when the lock was lost."""
     try:
         if await unless_set(app.start(), stop):
+            log_started(app)
             await unless_set(stop.wait(), app.lock_lost)
     finally:
-        await app.stop()
+        await stop_and_log(app)
     return not app.lock_lost.is_set()

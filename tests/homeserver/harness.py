@@ -36,6 +36,7 @@ def bot_config_text(
     grace: int = 300,
     pace_seconds: float = 0,
     max_backoff_seconds: float = 300,
+    web_port: int = 0,
 ) -> str:
     """A bot configuration's YAML for the test homeserver; ``extra`` adds top-level YAML."""
     return f"""\
@@ -49,7 +50,7 @@ rooms: {rooms}
 organisers: {organisers}
 data_dir: {data_dir}
 web:
-  port: 0
+  port: {web_port}
 commands:
   rate_limit: {{burst: 50, per_seconds: 10}}
 sending:
