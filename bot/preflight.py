@@ -138,10 +138,10 @@ def _unwritable(directory: Path) -> str | None:
 
 
 def _ownership_fix(path: Path) -> str:
-    uid = os.geteuid()
+    uid, gid = os.geteuid(), os.getegid()
     return (
-        f"make it writable by uid {uid}: chown -R {uid} {path} "
-        f"(Kubernetes: securityContext.fsGroup: {os.getegid()})"
+        f"make it writable by uid {uid}: chown -R {uid}:{gid} {path} "
+        f"(Kubernetes: securityContext.fsGroup: {gid})"
     )
 
 
