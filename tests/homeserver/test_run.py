@@ -86,3 +86,22 @@ def _line(process: BotProcess, words: str) -> str:
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
+
+
+async def test_a_refused_login_is_one_line_and_exit_1(
+    synapse: LocalSynapse, tmp_path: Path
+) -> None:
+    """A wrong password ends the run with exit 1 and the homeserver's refusal, no traceback."""
+    bot_user, _ = await register(synapse, "bot")
+    text = bot_config_text(synapse, bot_user, "wrong", tmp_path / "data", rooms=["!r:localhost"],
+                           organisers=[])  # fmt: skip
+    command = [sys.executable, "-m", "bot", "run", "--config", str(tmp_path / "bot.yaml")]
+    (tmp_path / "bot.yaml").write_text(text)
+    result = await asyncio.to_thread(
+        subprocess.run, command, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "ssphub-bot: login refused by the homeserver: M_FORBIDDEN"
+    )
+    assert "Traceback" not in result.stderr and " stopped in " in result.stderr
