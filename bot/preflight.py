@@ -83,14 +83,15 @@ def private_files(config: Config) -> list[Path]:
 def _tighten(files: list[Path]) -> None:
     """Files an earlier version created readable by others are made private, once."""
     for path in files:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            try:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & 0o077:
                 path.chmod(mode & 0o700)
-            except OSError as error:
-                log.warning("%s is readable by others and cannot be made private (%s)", path, error)
-                continue
-            log.info("made %s private (mode %o -> %o)", path, mode, mode & 0o700)
+                log.info("made %s private (mode %o -> %o)", path, mode, mode & 0o700)
+        except FileNotFoundError:  # a -wal or -shm a running instance just removed
+            continue
+        except OSError as error:
+            log.warning("%s is readable by others and cannot be made private (%s)", path, error)
 
 
 # --- the data directory --------------------------------------------------------------------------
@@ -195,6 +196,8 @@ def _sqlite_problem(path: Path, what: str, fix: str) -> Problem | None:
         finally:
             connection.close()
     except sqlite3.Error as error:
+        if "locked" in str(error):  # a running instance is writing: it opens, then
+            return None
         return Problem(path, f"the {what} cannot be opened ({error})", fix)
     return None
 
@@ -207,8 +210,8 @@ def _postgresql(url: str, *, strict: bool) -> list[Problem]:
         reason = str(error.orig).strip().splitlines()[0]
         fix = "check database_url (role, password, database name) and the role's rights"
         return [Problem(shown, f"the database refuses the bot ({reason})", fix)]
-    except (OSError, TimeoutError) as error:
-        reason = f"the database does not answer ({_why(error) or 'no answer'})"
+    except Exception as error:  # no answer: down, restarting, unreachable, unknown host
+        reason = f"the database does not answer ({_why(error)})"
         if strict:
             return [Problem(shown, reason, "check that PostgreSQL runs and is reachable from here")]
         log.warning("%s: %s; waiting for it", shown, reason)
