@@ -92,10 +92,16 @@ def check_config(path: Path, file_only: bool = False) -> int:
 
 
 def healthcheck(path: Path, timeout: float) -> int:
-    """0 when the running bot says it is healthy (or its web server is off), else 1."""
+    """0 when the running bot says it is healthy (or its web server is off), else 1 (never 2,
+    which Docker reserves)."""
     from bot.healthcheck import check
 
-    verdict = check(_load(path).web, timeout)
+    try:
+        web = _load(path).web
+    except ConfigError as error:
+        print("\n".join(error.problems), file=sys.stderr)
+        return 1
+    verdict = check(web, timeout)
     print(verdict.report, file=sys.stdout if verdict.healthy else sys.stderr)
     return 0 if verdict.healthy else 1
 

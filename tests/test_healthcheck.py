@@ -60,8 +60,9 @@ async def test_healthy_on_200_and_unhealthy_on_503_whatever_the_proxy(
 def test_nobody_listening_is_unhealthy_and_web_off_is_healthy(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Exit 1 naming the address when nothing answers; exit 0 when the web server is off, so
-    a supervisor never holds the bot for sick because it has no endpoint."""
+    """Exit 1 naming the address when nothing answers, or without a configuration (never
+    Docker's reserved 2); exit 0 when the web server is off, so a supervisor never holds the
+    bot for sick because it has no endpoint."""
     path = tmp_path / "bot.yaml"
     base = 'matrix: {homeserver: "http://h", user_id: "@b:h", password: x}\nrooms: ["!r:h"]\n'
     path.write_text(base + f"web: {{port: {free_port()}}}\n")
@@ -70,6 +71,7 @@ def test_nobody_listening_is_unhealthy_and_web_off_is_healthy(
     path.write_text(base + "web: {port: 0}\n")
     assert main(["healthcheck", "--config", str(path)]) == 0
     assert "web server off" in capsys.readouterr().out
+    assert main(["healthcheck", "--config", str(tmp_path / "missing.yaml")]) == 1
 
 
 def test_the_config_path_comes_from_bot_config(
