@@ -23,6 +23,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from email.utils import format_datetime
 from pathlib import Path
 
 import aiohttp
@@ -32,6 +33,7 @@ from processes import http_server
 from sqlalchemy import select
 
 from bot.app import App
+from bot.clock import SystemClock
 from bot.config import parse_config
 from bot.matrix.dm import ENCRYPTION_STATE
 from bot.sandbox.synapse import LocalSynapse, SynapseUser
@@ -46,10 +48,11 @@ _ITEM = re.compile(r"<item>.*?</item>", re.DOTALL)
 
 
 class Feed:
-    """The newsletter feed on 127.0.0.1, first without its newest item."""
+    """The newsletter feed on 127.0.0.1, first without its newest item (published today)."""
 
     def __init__(self, xml: str) -> None:
-        self.full = xml
+        today = format_datetime(SystemClock().now(), usegmt=True)
+        self.full = re.sub("<pubDate>.*?</pubDate>", f"<pubDate>{today}</pubDate>", xml, count=1)
         newest = _ITEM.search(xml)
         assert newest is not None
         self.body = xml[: newest.start()] + xml[newest.end() :]

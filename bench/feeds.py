@@ -23,10 +23,12 @@ import gc
 import hashlib
 import io
 import random
+import re
 import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from email.utils import format_datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -149,11 +151,14 @@ def feedparser_alone(body: bytes, **options: bool) -> None:
 
 
 def with_new_item(body: bytes, run: int) -> bytes:
-    """The feed with one more newsletter on top (its oldest item falls off): 1 new, 19 known."""
+    """The feed with one more newsletter, of today, on top (its oldest item falls off): 1 new,
+    19 known."""
     text = body.decode()
     first = text.index("<item>")
     end = text.index("</item>", first) + len("</item>")
     item = text[first:end].replace("infolettre_26", f"infolettre_{1000 + run}")
+    today = format_datetime(SystemClock().now(), usegmt=True)
+    item = re.sub("<pubDate>.*?</pubDate>", f"<pubDate>{today}</pubDate>", item, count=1)
     last = text.rindex("<item>")
     return (
         text[:first] + item + "\n" + text[first:last] + text[text.index("</channel>") :]

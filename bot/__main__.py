@@ -138,6 +138,7 @@ def db_upgrade(path: Path) -> int:
 
 def feeds_preview(target: str, config_path: Path | None) -> int:
     """Print what the bot reads in a feed (URL or file) and would announce from it."""
+    from bot.clock import SystemClock
     from bot.feeds.fetch import FetchError
     from bot.feeds.parse import FeedParseError
     from bot.feeds.preview import fetch_items, report_lines, settings_for, verdicts
@@ -149,7 +150,7 @@ def feeds_preview(target: str, config_path: Path | None) -> int:
     except (FetchError, FeedParseError, OSError) as error:
         print(f"{target}: cannot read the feed: {error}", file=sys.stderr)
         return 1
-    lines = verdicts(items, settings.policy, None, first_poll=False)
+    lines = verdicts(items, settings.policy, None, first_poll=False, now=SystemClock().now())
     print("\n".join(report_lines(target, items, lines, config)))
     return 0
 

@@ -203,6 +203,8 @@ class FeedConfig(Section):
     announce_latest: int = Field(default=0, ge=0)
     max_per_poll: int = Field(default=5, ge=1)
     flood_share: float = Field(default=0.5, gt=0, le=1)
+    flood_min_items: int = Field(default=5, ge=2)
+    max_age_days: int | None = Field(default=14, ge=1)
     base_urls: tuple[HttpUrl, ...] = (HUB_BASE_URL,)
     kinds: tuple[KindRuleConfig, ...] | None = None
     default_kind: ItemKindName = "other"

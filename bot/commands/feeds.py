@@ -12,8 +12,15 @@ from bot.errors import UsageError
 from bot.feeds.fetch import FetchError
 from bot.feeds.normalise import canonical_url
 from bot.feeds.parse import FeedParseError
-from bot.feeds.plan import ItemStatus, Known
-from bot.feeds.preview import PreviewLine, as_record, fetch_items, settings_for, verdicts
+from bot.feeds.plan import ItemStatus
+from bot.feeds.preview import (
+    PreviewLine,
+    as_record,
+    fetch_items,
+    settings_for,
+    stored_known,
+    verdicts,
+)
 from bot.services.announcements import Announcer, Dates
 from bot.services.subscriptions_fanout import progress_lines
 from bot.storage import deliveries, feeds
@@ -102,12 +109,8 @@ async def _preview(ctx: CommandContext, url: str) -> None:
     except (FetchError, FeedParseError) as error:
         await ctx.reply("feeds.preview_failed", reason=str(error)[:200])
         return
-    state = await feeds.find_feed(ctx.session, url)
-    known = None
-    if state is not None and state.first_poll_done:
-        stored = await feeds.items_by_identity(ctx.session, state.id, [i.identity for i in items])
-        known = {key: Known(key, record.fingerprint) for key, record in stored.items()}
-    lines = verdicts(items, settings.policy, known, first_poll=False)
+    known = await stored_known(ctx.session, url)
+    lines = verdicts(items, settings.policy, known, first_poll=False, now=ctx.now)
     await ctx.reply_text("\n".join(_preview_lines(ctx, config, url, lines)))
 
 

@@ -1,15 +1,17 @@
-"""What one poll does with a batch: new, edited, announced now, held, filtered — no I/O here."""
+"""What one poll does with a batch: new, edited, announced now, held, old, filtered — no I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from bot.feeds.normalise import FeedItem, ItemKind
 
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
+_INSTANT = timedelta(microseconds=1)
 
 
 class ItemStatus(StrEnum):
@@ -20,6 +22,13 @@ class ItemStatus(StrEnum):
     HELD_BY_BREAKER = "held_by_breaker"
     FILTERED = "filtered"  # a kind this feed does not announce
     DEFERRED = "deferred"  # over the per-poll cap: announced by a later poll
+    # First seen but clearly old (Quarto's 20-item window brings old items back):
+    PAST_EVENT = "past_event"  # an event whose last day was before the day it appeared
+    OLDER_THAN_NEWEST = "older_than_newest"  # dated before the newest known item of its kind
+    TOO_OLD = "too_old"  # dated more than max_age_days before the day it appeared
+
+
+OLD = frozenset({ItemStatus.PAST_EVENT, ItemStatus.OLDER_THAN_NEWEST, ItemStatus.TOO_OLD})
 
 
 @dataclass(frozen=True)
@@ -30,14 +39,19 @@ class PollPolicy:
     announce_latest: int = 0
     max_per_poll: int = 5
     flood_share: float = 0.5
+    flood_min_items: int = 5
+    max_age_days: int | None = 14  # None: no age limit
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))  # where days turn
 
 
 @dataclass(frozen=True)
 class Known:
-    """What the plan needs of a stored item."""
+    """What the plan needs of a stored item: dedupe and edits, and how recent the feed is."""
 
     identity: str
     fingerprint: str
+    kind: str
+    published: datetime | None
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,11 @@ class Plan:
     def held(self) -> int:
         return sum(status is ItemStatus.HELD_BY_BREAKER for _, status in self.new.values())
 
+    @property
+    def old(self) -> int:
+        """New items recorded silently because they were clearly old."""
+        return sum(status in OLD for _, status in self.new.values())
+
 
 def unique(items: Sequence[FeedItem]) -> list[FeedItem]:
     """The batch without repeated identities (the first occurrence wins)."""
@@ -74,8 +93,9 @@ def oldest_first(items: Sequence[FeedItem]) -> list[FeedItem]:
 
 
 def is_flood(new: int, batch: int, policy: PollPolicy) -> bool:
-    """More than the configured share of the batch looks new (and more than one item)."""
-    return new > 1 and new > policy.flood_share * batch
+    """More than the configured share of the batch looks new, and at least ``flood_min_items``
+    items (never a single one): a small feed with two genuinely new items is no flood."""
+    return new >= max(2, policy.flood_min_items) and new > policy.flood_share * batch
 
 
 def plan_poll(
@@ -85,25 +105,86 @@ def plan_poll(
     *,
     first_poll: bool,
     policy: PollPolicy,
+    now: datetime,
     slots: int | None = None,
 ) -> Plan:
-    """Decide a poll; ``deferred`` are earlier identities still waiting for a slot."""
+    """Decide a poll made at ``now``; ``deferred`` are earlier identities still waiting."""
     batch = unique(items)
     fresh = [item for item in batch if item.identity not in known]
     edited = [
         i for i in batch if i.identity in known and known[i.identity].fingerprint != i.fingerprint
     ]
     flood = not first_poll and is_flood(len(fresh), len(batch), policy)
-    chosen = _candidates(fresh, policy, first_poll=first_poll, flood=flood)
+    old = stale(fresh, known.values(), policy, now)
+    current = [item for item in fresh if item.identity not in old]
+    chosen = _candidates(current, policy, first_poll=first_poll, flood=flood)
     queue = [*deferred, *(item.identity for item in oldest_first(chosen))]
     cap = policy.max_per_poll if slots is None else min(slots, policy.max_per_poll)
     announce = queue[:cap]
-    statuses = {item.identity: _status(item, policy, first_poll, flood) for item in fresh}
+    statuses = {
+        item.identity: _status(item, policy, first_poll, flood, old.get(item.identity))
+        for item in fresh
+    }
     for item in chosen:
-        now = item.identity in announce
-        statuses[item.identity] = ItemStatus.ANNOUNCED if now else ItemStatus.DEFERRED
+        due = item.identity in announce
+        statuses[item.identity] = ItemStatus.ANNOUNCED if due else ItemStatus.DEFERRED
     new = {item.identity: (item, statuses[item.identity]) for item in fresh}
     return Plan(new, edited, announce, flood, len(batch), len(queue) - len(announce))
+
+
+def stale(
+    items: Sequence[FeedItem], known: Iterable[Known], policy: PollPolicy, now: datetime
+) -> dict[str, ItemStatus]:
+    """The items, seen for the first time at ``now``, that are clearly old, with the reason."""
+    today = now.astimezone(policy.tz).date()
+    newest = newest_known(known, policy.tz, today)
+    reasons = {item.identity: age_reason(item, newest, today, policy) for item in items}
+    return {identity: reason for identity, reason in reasons.items() if reason is not None}
+
+
+def newest_known(known: Iterable[Known], tz: ZoneInfo, today: date) -> dict[str, date]:
+    """Per kind, the day of the newest known item; events (dated ahead) and the future aside."""
+    newest: dict[str, date] = {}
+    for entry in known:
+        if entry.published is None or entry.kind == ItemKind.EVENT:
+            continue
+        day = min(_day(entry.published, tz), today)  # a mistyped year must not silence the feed
+        newest[entry.kind] = max(day, newest.get(entry.kind, day))
+    return newest
+
+
+def age_reason(
+    item: FeedItem, newest: Mapping[str, date], today: date, policy: PollPolicy
+) -> ItemStatus | None:
+    """Why an item first seen ``today`` is clearly old, or None when it may well be new.
+
+    An event is old once its last day is over (the same day still counts, whatever its date
+    of publication: the hub publishes events ahead). Anything else is old when dated before the
+    newest known item of its kind, or more than ``max_age_days`` ago; undated items never are."""
+    if item.kind is ItemKind.EVENT:
+        last = _last_day(item, policy.tz)
+        return ItemStatus.PAST_EVENT if last is not None and last < today else None
+    if item.published is None:
+        return None
+    day = _day(item.published, policy.tz)
+    if day < newest.get(item.kind, day):
+        return ItemStatus.OLDER_THAN_NEWEST
+    limit = policy.max_age_days
+    return ItemStatus.TOO_OLD if limit is not None and (today - day).days > limit else None
+
+
+def _last_day(item: FeedItem, tz: ZoneInfo) -> date | None:
+    """The event's last day where it happens (its end is exclusive when it spans whole days)."""
+    event = item.event
+    if event is None:
+        return None if item.published is None else _day(item.published, tz)
+    if event.all_day and event.end is not None:
+        return _day(event.end - _INSTANT, tz)
+    return _day(event.end or event.start, tz)
+
+
+def _day(moment: datetime, tz: ZoneInfo) -> date:
+    return moment.astimezone(tz).date()
 
 
 def _candidates(
@@ -117,10 +198,14 @@ def _candidates(
     return oldest_first(wanted)[-count:] if count else []
 
 
-def _status(item: FeedItem, policy: PollPolicy, first_poll: bool, flood: bool) -> ItemStatus:
-    """The status of a new item not announced."""
+def _status(
+    item: FeedItem, policy: PollPolicy, first_poll: bool, flood: bool, old: ItemStatus | None
+) -> ItemStatus:
+    """The status of a new item not announced; ``old`` is why it is clearly old, if it is."""
     if item.kind not in policy.announce:
         return ItemStatus.FILTERED
     if first_poll:
         return ItemStatus.RECORDED_SILENTLY
+    if old is not None:
+        return old
     return ItemStatus.HELD_BY_BREAKER if flood else ItemStatus.ANNOUNCED

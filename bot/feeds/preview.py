@@ -10,16 +10,19 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aiohttp
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import __version__
 from bot.config import AnnouncementsConfig, Config, FeedConfig
 from bot.feeds.fetch import FeedFetcher, Validators, user_agent
 from bot.feeds.normalise import FeedItem, NormaliseRules
-from bot.feeds.plan import ItemStatus, Known, PollPolicy, plan_poll
+from bot.feeds.plan import ItemStatus, Known, PollPolicy, plan_poll, stale
+from bot.feeds.record import as_known
 from bot.feeds.settings import FeedSettings
 from bot.feeds.watch import read_batch
 from bot.i18n import Catalogue, catalogue
 from bot.services.announcements import Announcer
+from bot.storage import feeds
 from bot.storage.feeds import ItemRecord
 
 PREVIEW_ROOM = "!preview:localhost"
@@ -62,23 +65,36 @@ async def fetch_items(target: str, settings: FeedSettings, contact: str | None) 
     )
 
 
+async def stored_known(session: AsyncSession, url: str) -> dict[str, Known] | None:
+    """The items stored for the feed at ``url``, or None when it was never polled."""
+    state = await feeds.find_feed(session, url)
+    if state is None or not state.first_poll_done:
+        return None
+    return as_known(await feeds.feed_index(session, state.id))
+
+
 def verdicts(
     items: Sequence[FeedItem],
     policy: PollPolicy,
     known: Mapping[str, Known] | None,
     *,
     first_poll: bool,
+    now: datetime,
 ) -> list[PreviewLine]:
-    """What the next poll would do with each item; without ``known``, as if each were new."""
+    """What a poll at ``now`` would do with each item; without ``known``, as if each were new."""
     if known is None:
-        return [PreviewLine(item, _kind_verdict(item, policy)) for item in items]
-    plan = plan_poll(items, known, [], first_poll=first_poll, policy=policy)
+        stale_ones = stale(items, (), policy, now)
+        return [PreviewLine(item, _alone(item, policy, stale_ones)) for item in items]
+    plan = plan_poll(items, known, [], first_poll=first_poll, policy=policy, now=now)
     edited = {item.identity for item in plan.edited}
     return [PreviewLine(item, _verdict(item.identity, plan.new, edited)) for item in items]
 
 
-def _kind_verdict(item: FeedItem, policy: PollPolicy) -> str:
-    return ItemStatus.ANNOUNCED if item.kind in policy.announce else ItemStatus.FILTERED
+def _alone(item: FeedItem, policy: PollPolicy, stale_ones: Mapping[str, ItemStatus]) -> str:
+    """The verdict on an item judged by itself: its kind, then its age."""
+    if item.kind not in policy.announce:
+        return ItemStatus.FILTERED
+    return stale_ones.get(item.identity, ItemStatus.ANNOUNCED)
 
 
 def _verdict(

@@ -8,7 +8,7 @@ commit leaves nothing behind and the next poll sees the item as new again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
@@ -47,6 +47,7 @@ class PollReport:
     new: int = 0
     edited: int = 0
     held: int = 0
+    old: int = 0
     flood: bool = False
     announced: list[int] = field(default_factory=list)
     deferred_left: int = 0
@@ -78,6 +79,11 @@ class NewsletterFanOut(Protocol):
     async def fan_out(
         self, session: AsyncSession, item: ItemRecord, feed: str, now: datetime
     ) -> None: ...
+
+
+def as_known(index: Iterable[IndexEntry]) -> dict[str, Known]:
+    """The stored items as the planner reads them, by identity."""
+    return {e.identity: Known(e.identity, e.fingerprint, e.kind, e.published) for e in index}
 
 
 class PollRecorder:
@@ -119,10 +125,11 @@ class PollRecorder:
         known = {entry.identity: entry for entry in index}
         plan = plan_poll(
             batch,
-            {key: Known(key, entry.fingerprint) for key, entry in known.items()},
+            as_known(index),
             [entry.identity for entry in index if entry.status == ItemStatus.DEFERRED],
             first_poll=not ctx.feed.first_poll_done,
             policy=ctx.policy,
+            now=ctx.now,
             slots=None if ctx.audience.rooms else 0,
         )
         for item in plan.edited:
@@ -156,7 +163,10 @@ class PollRecorder:
         seen = [replace(e, last_seen_poll=ctx.poll) for e in index if e.identity in present]
         await feeds.touch(session, [entry.id for entry in seen], ctx.poll)
         entries = [e for e in index if e.identity not in present] + seen
-        entries += [IndexEntry(r.id, r.identity, r.fingerprint, r.status, ctx.poll) for r in added]
+        entries += [
+            IndexEntry(r.id, r.identity, r.fingerprint, r.status, ctx.poll, r.kind, r.published)
+            for r in added
+        ]
         doomed = feeds.beyond_window(entries, keep)
         await feeds.delete_items(session, doomed)
         return len(doomed)
@@ -257,5 +267,6 @@ def _fill(report: PollReport, plan: Plan) -> None:
     report.new = len(plan.new)
     report.edited = len(plan.edited)
     report.held = plan.held
+    report.old = plan.old
     report.flood = plan.flood
     report.deferred_left = plan.waiting

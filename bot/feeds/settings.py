@@ -38,5 +38,8 @@ class FeedSettings:
             announce_latest=feed.announce_latest,
             max_per_poll=feed.max_per_poll,
             flood_share=feed.flood_share,
+            flood_min_items=feed.flood_min_items,
+            max_age_days=feed.max_age_days,
+            tz=tz,
         )
         return cls(feed.url, feed.label, float(feed.interval), rules, policy)

@@ -240,7 +240,7 @@ def _log_report(report: PollReport) -> None:
         log.debug("feed %s: %s (poll %d)", report.url, report.outcome, report.poll)
         return
     log.info(
-        "feed %s: poll %d, %d items, %d new, %d edited, %d announced, %d held",
+        "feed %s: poll %d, %d items, %d new, %d edited, %d announced, %d held, %d old",
         report.url,
         report.poll,
         report.batch,
@@ -248,6 +248,7 @@ def _log_report(report: PollReport) -> None:
         report.edited,
         len(report.announced),
         report.held,
+        report.old,
     )
 
 

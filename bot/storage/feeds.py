@@ -165,18 +165,20 @@ async def items_known(session: AsyncSession, feed_id: int) -> int:
 
 @dataclass(frozen=True)
 class IndexEntry:
-    """What dedupe and pruning need of a stored item."""
+    """What dedupe, pruning and the age of new items need of a stored item."""
 
     id: int
     identity: str
     fingerprint: str
     status: str
     last_seen_poll: int
+    kind: str
+    published: datetime | None
 
 
 _INDEX_COLUMNS = (
     FeedItemRow.id, FeedItemRow.identity, FeedItemRow.fingerprint, FeedItemRow.status,
-    FeedItemRow.last_seen_poll,
+    FeedItemRow.last_seen_poll, FeedItemRow.kind, FeedItemRow.published,
 )  # fmt: skip
 
 

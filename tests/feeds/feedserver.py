@@ -8,6 +8,8 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -109,3 +111,13 @@ def retitle(block: str, title: str) -> str:
 def redate(block: str, pub_date: str) -> str:
     """An item block with a new ``pubDate``."""
     return re.sub(r"<pubDate>.*?</pubDate>", f"<pubDate>{pub_date}</pubDate>", block, count=1)
+
+
+def newest_dated_lately(xml: str, count: int, today: datetime) -> str:
+    """The feed with its ``count`` newest items dated one a day up to ``today``, newest first,
+    so that a test may publish them "now" without their being too old to announce."""
+    blocks = items(xml)
+    for n in range(count):
+        day = (today - timedelta(days=n)).replace(hour=0, minute=0, second=0, microsecond=0)
+        blocks[n] = redate(blocks[n], format_datetime(day.astimezone(UTC), usegmt=True))
+    return with_items(xml, blocks)

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from bot.app import App
+from bot.clock import SystemClock
 from bot.matrix.member import Member
 from bot.matrix.render import plain_to_html
 from bot.messages import Message
 from bot.sandbox.synapse import LocalSynapse
 from bot.storage import feeds
 from tests.feeds.conftest import load_feed
-from tests.feeds.feedserver import FeedServer, feed_server, items, with_items
+from tests.feeds.feedserver import FeedServer, feed_server, items, newest_dated_lately, with_items
 from tests.homeserver.faults import bodies_from
 from tests.homeserver.harness import bot_config, member, outbox_counts, poll, register, started
 
@@ -24,7 +25,8 @@ pytestmark = pytest.mark.homeserver
 
 OUTAGE_SECONDS = 60.0
 QUEUED = 12  # messages the bot queues while the homeserver is down, one every 5 s
-NEWSLETTERS = load_feed("infolettre").decode()
+# Its newest item published today: one of June 2026 would be too old to announce now.
+NEWSLETTERS = newest_dated_lately(load_feed("infolettre").decode(), 1, SystemClock().now())
 HEADLINE = "📰 Nouvelle infolettre n°26"
 PONG = "pong"
 

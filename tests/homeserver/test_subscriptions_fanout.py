@@ -12,6 +12,7 @@ from nio import RoomMessagesResponse
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.clock import SystemClock
 from bot.config import Config
 from bot.matrix.member import Member
 from bot.sandbox.synapse import LocalSynapse, SynapseUser
@@ -20,14 +21,15 @@ from bot.storage import subscriptions as store
 from bot.storage.models import NewsletterDmRow, OutboxRow
 from bot.storage.subscriptions import TCHAP, Contact
 from tests.feeds.conftest import load_feed
-from tests.feeds.feedserver import FeedServer, feed_server, items, with_items
+from tests.feeds.feedserver import FeedServer, feed_server, items, newest_dated_lately, with_items
 from tests.homeserver.harness import bot_config, member, poll, register, started
 
 pytestmark = pytest.mark.homeserver
 
 SUBSCRIBERS = 50
 CRASH_AFTER = 20  # PUTs that go through before the process "dies" (after its 21st PUT)
-NEWSLETTERS = load_feed("infolettre").decode()
+# Its two newest items published lately: older ones would be too old to announce now.
+NEWSLETTERS = newest_dated_lately(load_feed("infolettre").decode(), 2, SystemClock().now())
 HEADLINE = "📰 Nouvelle infolettre n°26 — Le prix de statistiques indépendantes"
 
 

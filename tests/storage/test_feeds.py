@@ -114,11 +114,11 @@ async def test_updating_an_item_updates_its_event(db: Database) -> None:
 async def test_the_window_forgets_the_least_recently_seen_but_never_deferred_items() -> None:
     """Beyond ``keep``, the items seen longest ago go first; deferred ones always stay."""
     entries = [
-        feeds.IndexEntry(1, "a", "f", "announced", 3),
-        feeds.IndexEntry(2, "b", "f", "deferred", 1),
-        feeds.IndexEntry(3, "c", "f", "filtered", 1),
-        feeds.IndexEntry(4, "d", "f", "announced", 3),
-        feeds.IndexEntry(5, "e", "f", "announced", 2),
+        feeds.IndexEntry(1, "a", "f", "announced", 3, "post", None),
+        feeds.IndexEntry(2, "b", "f", "deferred", 1, "post", None),
+        feeds.IndexEntry(3, "c", "f", "filtered", 1, "post", None),
+        feeds.IndexEntry(4, "d", "f", "announced", 3, "post", None),
+        feeds.IndexEntry(5, "e", "f", "announced", 2, "post", None),
     ]
     assert feeds.beyond_window(entries, keep=2) == [5, 3]
 
@@ -239,3 +239,19 @@ async def test_state_and_index_come_in_one_query_and_create_the_feed(db: Databas
     assert [(entry.identity, entry.status) for entry in index] == [
         (item(1).identity, "filtered"), (item(2).identity, "filtered"),
     ]  # fmt: skip
+
+
+async def test_the_index_tells_each_items_kind_and_date_in_utc(db: Database) -> None:
+    """Both index queries give each stored item's kind and publication time, aware, in UTC."""
+    feed_id = await new_feed(db)
+    await add(db, feed_id, item(1), item(2, event=JUNE_16))
+    async with db.session() as session:
+        _, joined = await feeds.state_and_index(session, URL)
+        alone = await feeds.feed_index(session, feed_id)
+    for index in (joined, alone):
+        assert [(entry.kind, entry.published) for entry in index] == [
+            ("newsletter", NOW), ("event", NOW),
+        ]  # fmt: skip
+        assert all(
+            entry.published and entry.published.utcoffset() == timedelta(0) for entry in index
+        )
