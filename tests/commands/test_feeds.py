@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 
 import pytest
 
@@ -21,6 +22,7 @@ from bot.services.registry import Services
 from tests.fakes import START, NoPowers
 from tests.feeds.conftest import load_feed
 from tests.feeds.feedserver import items, with_items
+from tests.feeds.layouts import EVENTS, old_event_feed, old_newsletter_feed
 from tests.feeds.rig import Rig, database_url, db, postgres_database_url, rig
 
 __all__ = ["database_url", "db", "postgres_database_url", "rig"]
@@ -29,6 +31,8 @@ ORGANISER = "@orga:localhost"
 NEWSLETTERS = load_feed("infolettre").decode()
 NEWEST = "https://ssphub.netlify.app/infolettre/infolettre_26/"
 _numbers = itertools.count(1)
+BEFORE = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
+AFTER = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
 
 def dispatcher(rig: Rig) -> Dispatcher:
@@ -39,7 +43,7 @@ rooms: ["!hub:localhost"]
 organisers: ["{ORGANISER}"]
 feeds:
   - {{url: "{rig.server.url("/infolettre.xml")}", name: Infolettre}}
-  - {{url: "{rig.server.url("/event.xml")}", name: Événements}}
+  - {{url: "{rig.server.url("/event.xml")}", name: Événements, default_kind: event}}
 """
     config = parse_config(text, source="test.yaml", environ={})
     permissions = Permissions(config.organisers, lambda: [], NoPowers())
@@ -162,6 +166,58 @@ async def test_why_an_unknown_link_says_so(rig: Rig) -> None:
     """A link no feed ever showed is unknown."""
     answer = await ask(rig, "!pourquoi https://example.org/rien/")
     assert answer.startswith("Je ne connais aucun élément de flux avec ce lien.")
+
+
+async def restructured(rig: Rig) -> None:
+    """The event and newsletter feeds polled in May 2026, then after the site's restructuring in
+    December: old items came back into both."""
+    rig.clock.advance((BEFORE - rig.clock.now()).total_seconds())
+    rig.server.serve("/event.xml", old_event_feed())
+    await polled(rig, old_newsletter_feed())
+    await rig.watcher("/event.xml", default_kind="event").poll_once()
+    rig.clock.advance((AFTER - rig.clock.now()).total_seconds())
+    rig.server.serve("/event.xml", EVENTS)
+    await polled(rig)
+    await rig.watcher("/event.xml", default_kind="event").poll_once()
+
+
+@pytest.mark.parametrize(
+    ("command", "link", "reason"),
+    [
+        (
+            "!pourquoi",
+            "https://ssphub.netlify.app/talk/2021-06-22-funathon/",
+            "Non annoncé : c’était un événement déjà passé quand il est apparu dans le flux "
+            "(un événement du jour compte encore comme à venir).",
+        ),
+        (
+            "!why",
+            "https://ssphub.netlify.app/infolettre/infolettre_old/",
+            "Not announced: it is dated before the newest item of kind newsletter already known "
+            "in this feed; an old item back in the feed’s window.",
+        ),
+    ],
+)
+async def test_why_an_old_item_was_not_announced(
+    rig: Rig, command: str, link: str, reason: str
+) -> None:
+    """!pourquoi on an item that came back old after the restructuring gives the reason."""
+    await restructured(rig)
+    assert len(await rig.queued()) == 0
+    assert (await ask(rig, f"{command} {link}")).splitlines()[1] == reason
+
+
+async def test_preview_marks_old_items_and_shows_no_message_for_them(rig: Rig) -> None:
+    """A dry run of the restructured event feed says the returned events are past."""
+    rig.clock.advance((BEFORE - rig.clock.now()).total_seconds())
+    rig.server.serve("/event.xml", old_event_feed())
+    await rig.watcher("/event.xml", default_kind="event").poll_once()
+    rig.clock.advance((AFTER - rig.clock.now()).total_seconds())
+    rig.server.serve("/event.xml", EVENTS)
+    answer = await ask(rig, f"!flux apercu {rig.server.url('/event.xml')}")
+    past = [line for line in answer.splitlines() if line.endswith("(événement déjà passé)")]
+    assert len(past) == 4 and "Funathon de juin 2021" in "".join(past)
+    assert "Messages qui seraient envoyés" not in answer
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])
