@@ -9,8 +9,8 @@ import pytest
 
 from bot.scheduling import JOB_PREFIX, RETRY, RETRY_JOB, ReminderScheduler
 from bot.services.reminders import ReminderService
-from bot.services.when import OneOff, Recurring
 from bot.storage.db import Database
+from bot.when import OneOff, Recurring
 from tests.fakes import FakeClock
 from tests.polling import until as bounded
 from tests.services.reminder_rig import NOW, add, advance_to, posted, service

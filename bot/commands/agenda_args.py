@@ -12,8 +12,8 @@ from bot.errors import UsageError
 from bot.services.agenda import Change, Field
 from bot.services.announcements import safe_link
 from bot.services.reminder_texts import moment
-from bot.services.when import OneOff, Parsed, parse_when
 from bot.storage.agenda import NewEvent
+from bot.when import OneOff, Parsed, parse_when
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366

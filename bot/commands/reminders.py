@@ -10,10 +10,11 @@ from bot.commands.context import CommandContext
 from bot.commands.declare import Role, Router
 from bot.errors import UsageError
 from bot.services import reminder_times as times
+from bot.services.dates import describe
 from bot.services.reminder_texts import mentions_room, moment
 from bot.services.reminders import MATRIX_TO, Draft, ReminderService
-from bot.services.when import OneOff, Parsed, describe, parse_when
 from bot.storage.reminders import Listed, Reminder
+from bot.when import OneOff, Parsed, parse_when
 
 router = Router("reminders")
 

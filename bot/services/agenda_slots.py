@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from bot.config import AgendaConfig, DigestConfig
 from bot.services.agenda import AgendaEvent
 from bot.services.reminder_times import LATE_AFTER
-from bot.services.when import Recurring
+from bot.when import Recurring
 
 DIGEST = "digest"
 MAX_SLOTS = 1000

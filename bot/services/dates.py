@@ -1,14 +1,18 @@
-"""Dates in words with babel: days, hours and event times in the catalogue's language and zone."""
+"""Dates in words with babel: days, hours, event times, moments and calendar rules, in the
+catalogue's language and the bot's zone. Every date the bot writes is worded here."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.feeds.eventtime import EventTime
-from bot.i18n import Catalogue
+from bot.i18n import Catalogue, catalogue
+from bot.when import OneOff, Schedule
 
 LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class Dates:
@@ -27,12 +31,15 @@ class Dates:
         pattern = " ".join(["EEEE", number, *(["MMMM"] if month else []), *(["y"] if year else [])])
         return format_date(day, format=pattern, locale=self.locale)
 
+    def hours(self, at: time, *, minutes: bool = False) -> str:
+        """ "15 h" or "15 h 30" ("15:00" or "15:30" in English); "15 h 00" with ``minutes``."""
+        if at.minute == 0 and not minutes:
+            return self.t("dates.hour", hour=at.hour)
+        return self.t("dates.hour_minute", hour=at.hour, minute=f"{at.minute:02d}")
+
     def clock(self, moment: datetime) -> str:
-        """ "15 h" or "15 h 30", local time."""
-        local = moment.astimezone(self.tz)
-        if local.minute == 0:
-            return self.t("announce.when.hour", hour=local.hour)
-        return self.t("announce.when.hour_minute", hour=local.hour, minute=f"{local.minute:02d}")
+        """The local time of day of ``moment``, as ``hours`` words it."""
+        return self.hours(moment.astimezone(self.tz).time())
 
     def when(self, event: EventTime, *, year: bool = True, zone: bool = True) -> str:
         """When an event happens: "jeudi 4 décembre 2025, 14 h 30 (heure de Paris)"; without
@@ -41,11 +48,11 @@ class Dates:
             return self._span(event, year)
         day = self.day(event.start.astimezone(self.tz).date(), year=year)
         if not event.time_known:
-            return self.t("announce.when.day_unknown", day=day)
+            return self.t("dates.day_unknown", day=day)
         hours = self.clock(event.start)
         if event.end is not None:
-            hours = self.t("announce.when.hours", start=hours, end=self.clock(event.end))
-        key = "announce.when.day_time" if zone else "announce.when.day_time_bare"
+            hours = self.t("dates.hours", start=hours, end=self.clock(event.end))
+        key = "dates.day_time" if zone else "dates.day_time_bare"
         return self.t(key, day=day, hours=hours)
 
     def _span(self, event: EventTime, year: bool = True) -> str:
@@ -58,12 +65,62 @@ class Dates:
             first, month=not (same_year and first.month == last.month), year=not same_year
         )
         last_words = self.day(last, year=year or not same_year)
-        return self.t("announce.when.range", first=start, last=last_words)
+        return self.t("dates.range", first=start, last=last_words)
 
-    def moment(self, moment: datetime | None) -> str:
-        """ "lundi 2 mars 2026 à 10 h 05", or "jamais"."""
+    def moment(self, moment: datetime | None, *, minutes: bool = True) -> str:
+        """ "lundi 2 mars 2026 à 10 h 05", or "jamais". A moment the bot records keeps its
+        minutes ("9 h 00"); one a person set reads as they would say it (``minutes=False``)."""
         if moment is None:
-            return self.t("feeds.never")
+            return self.t("dates.never")
         local = moment.astimezone(self.tz)
-        hours = self.t("announce.when.hour_minute", hour=local.hour, minute=f"{local.minute:02d}")
-        return self.t("feeds.moment", day=self.day(local.date()), hours=hours)
+        hours = self.hours(local.time(), minutes=minutes)
+        return self.t("dates.moment", day=self.day(local.date()), hours=hours)
+
+    def schedule(self, schedule: Schedule) -> str:
+        """A one-off moment, or a calendar rule: "chaque lundi à 9 h"."""
+        if isinstance(schedule, OneOff):
+            return self.moment(schedule.at, minutes=False)
+        cron = schedule.cron
+        at = time(int(cron.get("hour", "0")), int(cron.get("minute", "0")))
+        return self.t("dates.moment", day=self.rule_days(cron), hours=self.hours(at))
+
+    def rule_days(self, cron: Mapping[str, str]) -> str:
+        """The day part of a rule, from the cron fields ``day`` and ``day_of_week``."""
+        day, weekdays = cron.get("day"), cron.get("day_of_week")
+        if day == "last":
+            return self.t("dates.rule.last_day")
+        if day and " " in day:
+            order, weekday = day.split()
+            nth = self.t(f"dates.rule.nth.{order}")
+            return self.t("dates.rule.nth_weekday", nth=nth, day=self.weekday(weekday))
+        if day:
+            return self.t("dates.rule.month_day", day=self.day_number(int(day)))
+        if weekdays and "-" in weekdays:
+            first, last = (self.weekday(d) for d in weekdays.split("-"))
+            return self.t("dates.rule.span", first=first, last=last)
+        if weekdays:
+            names = [self.weekday(d) for d in weekdays.split(",")]
+            listed = names[0] if len(names) == 1 else self._and(names)
+            return self.t("dates.rule.weekly", days=listed)
+        return self.t("dates.rule.daily")
+
+    def _and(self, names: list[str]) -> str:
+        return self.t("dates.rule.and", first=", ".join(names[:-1]), last=names[-1])
+
+    def weekday(self, cron_day: str) -> str:
+        """ "lundi", "Monday": the day's name as babel spells it in the language."""
+        from babel.dates import get_day_names
+
+        return str(get_day_names("wide", locale=self.locale)[CRON_DAYS.index(cron_day)])
+
+    def day_number(self, day: int) -> str:
+        """ "1er", "15" in French; "1st", "15th" in English."""
+        if self.t.language == "fr":
+            return "1er" if day == 1 else str(day)
+        suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+        return f"{day}{suffix}"
+
+
+def describe(schedule: Schedule, tz: ZoneInfo, language: str = "fr") -> str:
+    """The schedule as the bot echoes it: ``lundi 30 novembre 2026 à 14 h 30``."""
+    return Dates(catalogue("en" if language.startswith("en") else "fr"), tz).schedule(schedule)

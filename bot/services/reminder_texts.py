@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 from bot.i18n import Catalogue, catalogue
 from bot.messages import Mentions, Message
 from bot.services import reminder_times as times
-from bot.services.when import OneOff, describe
+from bot.services.dates import describe
 from bot.storage.reminders import Reminder
+from bot.when import OneOff
 
 ROOM_PING = re.compile(r"@room\b", re.IGNORECASE)
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.services.when import OneOff, Recurring, Schedule
 from bot.storage.reminders import ACTIVE, DONE, MISSED, ONE_OFF, RECURRING, Reminder
+from bot.when import OneOff, Recurring, Schedule
 
 LATE_AFTER = timedelta(minutes=1)
 """An occurrence posted this much after its time is late: it gets a note, and is never missed."""

@@ -26,10 +26,10 @@ from bot.errors import NotFound, UserError
 from bot.messages import Postbox
 from bot.services import reminder_times as times
 from bot.services.reminder_texts import ReminderTexts
-from bot.services.when import Schedule
 from bot.storage import reminders
 from bot.storage.db import Database
 from bot.storage.reminders import ACTIVE, CANCELLED, Firing, Listed, NewReminder, Reminder
+from bot.when import Schedule
 
 __all__ = ["Draft", "ReminderService", "RoomDirectory"]
 

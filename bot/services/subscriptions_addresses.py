@@ -40,7 +40,7 @@ def candidates_for(user_id: str) -> list[str]:
     for index in range(len(local) - 1, 0, -1):
         if local[index] != "-":
             continue
-        address = normalise_address(f"{local[:index]}@{local[index + 1:]}")
+        address = normalise_address(f"{local[:index]}@{local[index + 1 :]}")
         if address is not None and address not in found:
             found.append(address)
     return found[:MAX_CANDIDATES]

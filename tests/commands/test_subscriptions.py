@@ -79,7 +79,9 @@ async def test_subscribing_from_the_room_moves_to_the_dm_and_oui_confirms(
     assert subscriber.consent_at == rig.clock.now()
     assert subscriber.consent_version == CONSENT_VERSION
     assert (subscriber.domain, subscriber.dm_delivery, subscriber.dm_room_id) == (
-        "insee.fr", True, dm
+        "insee.fr",
+        True,
+        dm,
     )
     assert no_address_in(await rig.bodies(HUB))
 

@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from bot.matrix.postbox import MatrixPostbox
 from bot.services.reminders import Draft, ReminderService
-from bot.services.when import Schedule
 from bot.storage import reminders
 from bot.storage.db import Database
 from bot.storage.models import OutboxRow
 from bot.storage.reminders import Firing, Reminder
+from bot.when import Schedule
 from tests.fakes import FakeClock
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.services.reminders import Draft
-from bot.services.when import OneOff, Recurring
 from bot.storage.db import Database
 from bot.storage.reminders import ACTIVE, CANCELLED, DONE
+from bot.when import OneOff, Recurring
 from tests.fakes import FakeClock
 from tests.services.reminder_rig import (
     HUB,

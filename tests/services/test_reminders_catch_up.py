@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.services.when import OneOff, Recurring
 from bot.storage.db import Database
 from bot.storage.reminders import ACTIVE, DONE, MISSED
+from bot.when import OneOff, Recurring
 from tests.fakes import FakeClock
 from tests.services.reminder_rig import (
     HUB,

@@ -6,8 +6,8 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from bot.services import reminder_times as times
-from bot.services.when import Recurring
 from bot.storage.reminders import ACTIVE, ONE_OFF, RECURRING, Reminder
+from bot.when import Recurring
 from tests.services.reminder_rig import NOW, PARIS, paris
 
 GRACE = timedelta(hours=1)

@@ -54,7 +54,9 @@ async def test_grist_import_adds_skips_and_is_idempotent(
     async with db.session() as session:
         jean = await store.by_email(session, "jean.dupont@interieur.gouv.fr")
     assert jean is not None and (jean.name, jean.domain, jean.source) == (
-        "Jean Dupont", "interieur.gouv.fr", "import"
+        "Jean Dupont",
+        "interieur.gouv.fr",
+        "import",
     )
     assert jean.consent_at is None and jean.dm_delivery is False
 

@@ -85,5 +85,7 @@ async def test_many_bulk_rows_in_one_go_skip_used_keys(db: Database, fake_clock:
         assert await outbox.depth(session) == 1200
     entry = next(e for e in written if e.dedupe_key == "k1100")
     assert stored is not None and (stored.id, stored.txn_id, stored.bulk) == (
-        entry.id, entry.txn_id, True
+        entry.id,
+        entry.txn_id,
+        True,
     )

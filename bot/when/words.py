@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import time
 
 # Every pattern runs on text lower-cased, accent-free and with "après-midi" as "apres midi"
-# (when_grammar.normalise), so tables hold that spelling.
+# (grammar.normalise), so tables hold that spelling.
 CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FRENCH_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 ENGLISH_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
-from bot.services import when_words as w
+from bot.when import words as w
 
 DEFAULT_TIME = time(9, 0)
 """Time of day meant when only a day is given: ``demain``, ``3 décembre``, ``chaque lundi``."""

@@ -1,4 +1,4 @@
-"""When a reminder is due, from French (or English) words: ``demain 9h``, ``chaque lundi à 9h``."""
+"""When something is due, from French (or English) words: ``demain 9h``, ``chaque lundi à 9h``."""
 
 from __future__ import annotations
 
@@ -11,14 +11,13 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.errors import UsageError
-from bot.services import when_grammar
-from bot.services.when_grammar import DEFAULT_TIME, BadTime, Found
-from bot.services.when_words import CRON_DAYS, ENGLISH_DAYS, FRENCH_DAYS
+from bot.when import grammar
+from bot.when.grammar import DEFAULT_TIME, BadTime, Found
 
 if TYPE_CHECKING:
     from dateparser.date import DateDataParser
 
-__all__ = ["DEFAULT_TIME", "OneOff", "Parsed", "Recurring", "Schedule", "describe", "parse_when"]
+__all__ = ["DEFAULT_TIME", "OneOff", "Parsed", "Recurring", "Schedule", "parse_when"]
 
 FALLBACK_WORDS = 6
 """Longest prefix, in words, handed to dateparser when our grammar finds nothing."""
@@ -81,7 +80,7 @@ def parse_when(args: str, *, now: datetime, tz: ZoneInfo) -> Parsed:
     text = unicodedata.normalize("NFC", args).strip()
     local_now = now.astimezone(tz)
     try:
-        found = when_grammar.match(text, local_now) or _fallback(text, local_now)
+        found = grammar.match(text, local_now) or _fallback(text, local_now)
     except BadTime:
         raise UsageError("when.bad_time", text=args) from None
     if found is None:
@@ -141,78 +140,3 @@ def _dateparse(parser: DateDataParser, prefix: str, now: datetime) -> datetime |
 def _colon_hours(m: re.Match[str]) -> str:
     """``9h`` -> ``9:00``, ``14h30`` -> ``14:30``: dateparser reads ``9h`` as 19:00."""
     return f"{m[1]}:{m[2] or '00'}"
-
-
-def describe(schedule: Schedule, tz: ZoneInfo, locale: str = "fr") -> str:
-    """The schedule as the bot echoes it: ``lundi 30 novembre 2026 à 14 h 30``."""
-    english = locale.startswith("en")
-    if isinstance(schedule, OneOff):
-        return _describe_moment(schedule.at.astimezone(tz), english)
-    cron = schedule.cron
-    at = time(int(cron.get("hour", "0")), int(cron.get("minute", "0")))
-    return f"{_describe_days(cron, english)} {'at' if english else 'à'} {_clock(at, english)}"
-
-
-def _describe_moment(local: datetime, english: bool) -> str:
-    from babel.dates import format_datetime  # 60 ms of imports, needed late
-
-    if english:
-        return format_datetime(local, "EEEE d MMMM y 'at' ", locale="en_GB") + _clock(
-            local.time(), english
-        )
-    day = "1er" if local.day == 1 else str(local.day)
-    weekday, month = (format_datetime(local, p, locale="fr_FR") for p in ("EEEE", "MMMM y"))
-    return f"{weekday} {day} {month} à {_clock(local.time(), english)}"
-
-
-def _clock(at: time, english: bool) -> str:
-    """``14:30`` in English; ``14 h 30`` and ``9 h`` in French typography."""
-    if english:
-        return f"{at.hour}:{at.minute:02d}"
-    return f"{at.hour} h {at.minute:02d}" if at.minute else f"{at.hour} h"
-
-
-_PHRASES = {  # daily, every, and, range, nth weekday, day of month, last day
-    False: ("tous les jours", "chaque", "et", "du {} au {}", "le {} {} du mois",
-            "le {} de chaque mois", "le dernier jour du mois"),
-    True: ("every day", "every", "and", "{} to {}", "the {} {} of the month",
-           "the {} of every month", "the last day of the month"),
-}  # fmt: skip
-_ORDERS = ("1st", "2nd", "3rd", "4th", "5th", "last")
-_ORDINALS = {
-    False: ("premier", "deuxième", "troisième", "quatrième", "cinquième", "dernier"),
-    True: ("first", "second", "third", "fourth", "fifth", "last"),
-}
-
-
-def _describe_days(cron: Mapping[str, str], english: bool) -> str:
-    """The day part of a rule, from the cron fields ``day`` and ``day_of_week``."""
-    daily, every, and_, span, nth, monthly, last = _PHRASES[english]
-    day, weekdays = cron.get("day"), cron.get("day_of_week")
-    if day == "last":
-        return last
-    if day and " " in day:
-        order, weekday = day.split()
-        ordinal = _ORDINALS[english][_ORDERS.index(order)]
-        return nth.format(ordinal, _day_name(weekday, english))
-    if day:
-        return monthly.format(_day_number(int(day), english))
-    if weekdays and "-" in weekdays:
-        return span.format(*(_day_name(d, english) for d in weekdays.split("-")))
-    if weekdays:
-        names = [_day_name(d, english) for d in weekdays.split(",")]
-        listed = ", ".join(names[:-1]) + f" {and_} " if len(names) > 1 else ""
-        return f"{every} {listed}{names[-1]}"
-    return daily
-
-
-def _day_name(cron_day: str, english: bool) -> str:
-    index = CRON_DAYS.index(cron_day)
-    return ENGLISH_DAYS[index].capitalize() if english else FRENCH_DAYS[index]
-
-
-def _day_number(day: int, english: bool) -> str:
-    if not english:
-        return "1er" if day == 1 else str(day)
-    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
-    return f"{day}{suffix}"
