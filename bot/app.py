@@ -33,14 +33,14 @@ from bot.messages import IncomingMessage, IncomingReaction
 from bot.metrics import Metrics
 from bot.scheduling import ReminderScheduler
 from bot.services.agenda import Agenda
-from bot.services.agenda_posts import AgendaPoster, PostRooms
+from bot.services.agenda.posts import AgendaPoster, PostRooms
 from bot.services.announcements import Announcer
 from bot.services.permissions import Permissions
 from bot.services.ratelimit import RateLimiter
 from bot.services.registry import Services
 from bot.services.reminders import ReminderService
 from bot.services.subscriptions import Subscriptions
-from bot.services.subscriptions_fanout import FanoutMonitor, NewsletterDelivery
+from bot.services.subscriptions.fanout import FanoutMonitor, NewsletterDelivery
 from bot.storage import migrate, state
 from bot.storage.db import Database
 from bot.storage.lock import acquire, instance_lock, watch

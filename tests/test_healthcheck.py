@@ -12,7 +12,7 @@ import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.__main__ import main
+from bot.cli import main
 from bot.config import WebConfig
 from bot.healthcheck import check, healthz_url
 from tests.homeserver.test_health import free_port

@@ -13,7 +13,7 @@ from bot.storage.db import Database
 from bot.when import OneOff, Recurring
 from tests.fakes import FakeClock
 from tests.polling import until as bounded
-from tests.services.reminder_rig import NOW, add, advance_to, posted, service
+from tests.services.reminders.rig import NOW, add, advance_to, posted, service
 
 WEEKLY = Recurring({"day_of_week": "mon", "hour": "9", "minute": "0"})
 

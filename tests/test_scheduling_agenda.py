@@ -9,8 +9,8 @@ import pytest
 from bot.scheduling import RETRY, SOURCE_JOB, ReminderScheduler
 from bot.storage.db import Database
 from tests.fakes import FakeClock
-from tests.services.agenda_rig import DARES, paris, poster, store_event_feed
-from tests.services.reminder_rig import advance_to, posted, service
+from tests.services.agenda.rig import DARES, paris, poster, store_event_feed
+from tests.services.reminders.rig import advance_to, posted, service
 from tests.test_scheduling import until
 
 AGENDA_JOB = SOURCE_JOB.format(name="agenda")

@@ -22,7 +22,7 @@ from bot.storage.agenda import NewEvent
 from bot.storage.db import Database
 from bot.web import Probes, WebServer
 from tests.fakes import START, FakeClock
-from tests.services.agenda_rig import paris
+from tests.services.agenda.rig import paris
 
 CONFIG = """\
 matrix:

@@ -16,7 +16,7 @@ from bot.commands.context import CommandContext
 from bot.commands.declare import Router
 from bot.errors import PermissionDenied
 from bot.services.agenda import Agenda, AgendaEvent
-from bot.services.agenda_texts import AgendaTexts, to_html
+from bot.services.agenda.texts import AgendaTexts, to_html
 
 router = Router("agenda")
 

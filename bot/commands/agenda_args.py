@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.errors import UsageError
 from bot.services.agenda import Change, Field
 from bot.services.announcements import safe_link
-from bot.services.reminder_texts import moment
+from bot.services.reminders.texts import moment
 from bot.storage.agenda import NewEvent
 from bot.when import OneOff, Parsed, parse_when
 

@@ -22,7 +22,7 @@ from bot.feeds.preview import (
     verdicts,
 )
 from bot.services.announcements import Announcer, Dates
-from bot.services.subscriptions_fanout import progress_lines
+from bot.services.subscriptions.fanout import progress_lines
 from bot.storage import deliveries, feeds
 from bot.storage.deliveries import DeliveryView
 from bot.storage.feeds import FeedState, ItemRecord

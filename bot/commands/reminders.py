@@ -9,10 +9,9 @@ from zoneinfo import ZoneInfo
 from bot.commands.context import CommandContext
 from bot.commands.declare import Role, Router
 from bot.errors import UsageError
-from bot.services import reminder_times as times
 from bot.services.dates import describe
-from bot.services.reminder_texts import mentions_room, moment
-from bot.services.reminders import MATRIX_TO, Draft, ReminderService
+from bot.services.reminders import MATRIX_TO, Draft, ReminderService, times
+from bot.services.reminders.texts import mentions_room, moment
 from bot.storage.reminders import Listed, Reminder
 from bot.when import OneOff, Parsed, parse_when
 

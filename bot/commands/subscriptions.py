@@ -21,9 +21,9 @@ from bot.matrix.render import plain_to_html
 from bot.messages import IncomingMessage, IncomingReaction, Mentions, Message, ReplyTo
 from bot.services.registry import Services
 from bot.services.subscriptions import Correspondent, DirectChats, Subscriptions
-from bot.services.subscriptions_addresses import normalise_address
-from bot.services.subscriptions_io import export_document
-from bot.services.subscriptions_replies import is_thumbs_up, parse_reply
+from bot.services.subscriptions.addresses import normalise_address
+from bot.services.subscriptions.grist import export_document
+from bot.services.subscriptions.replies import is_thumbs_up, parse_reply
 from bot.storage import state
 from bot.storage import subscriptions as store
 

@@ -23,7 +23,7 @@ from bot.storage.db import Database
 from bot.storage.models import EventRow, OutboxRow
 from tests.commands.test_reminders import NoPowers
 from tests.fakes import FakeClock
-from tests.services.agenda_rig import (
+from tests.services.agenda.rig import (
     DARES,
     HUB,
     NEWSLETTER_FEED,

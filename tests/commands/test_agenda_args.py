@@ -22,7 +22,7 @@ from bot.commands.agenda_args import (
 from bot.errors import UsageError
 from bot.services.agenda import Change, Field
 from bot.storage.agenda import NewEvent
-from tests.services.agenda_rig import NOW, ORGANISER, PARIS, paris
+from tests.services.agenda.rig import NOW, ORGANISER, PARIS, paris
 
 
 def refused(call: object, *args: object, **kwargs: object) -> str:

@@ -23,7 +23,7 @@ from bot.services.registry import Services
 from bot.storage.db import Database
 from bot.storage.models import OutboxRow, ReminderRow
 from tests.fakes import FakeClock, NoPowers
-from tests.services.reminder_rig import HUB, NOW, ORGANISER, OTHER, advance_to, posted, service
+from tests.services.reminders.rig import HUB, NOW, ORGANISER, OTHER, advance_to, posted, service
 
 MEMBER = "@membre:localhost"
 _numbers = itertools.count(1)

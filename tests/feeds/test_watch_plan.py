@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
+from bot.cli import main
 from bot.clock import SystemClock
 from bot.feeds.normalise import FeedItem, ItemKind
 from bot.feeds.plan import ItemStatus, Known, PollPolicy, is_flood, oldest_first, plan_poll

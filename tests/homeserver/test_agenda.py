@@ -14,7 +14,7 @@ from tests.feeds.feedserver import feed_server
 from tests.homeserver.conftest import Community
 from tests.homeserver.harness import poll
 from tests.homeserver.test_reminders import ShiftedClock
-from tests.services.agenda_rig import DARES, paris
+from tests.services.agenda.rig import DARES, paris
 
 pytestmark = pytest.mark.homeserver
 

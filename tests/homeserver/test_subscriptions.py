@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 from nio import RoomMessagesResponse
 
-from bot.__main__ import main
+from bot.cli import main
 from bot.matrix.member import Member, Seen
 from bot.storage import subscriptions as store
 from bot.storage.models import SubscriberRow

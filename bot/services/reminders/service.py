@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.errors import NotFound, UserError
 from bot.messages import Postbox
-from bot.services import reminder_times as times
-from bot.services.reminder_texts import ReminderTexts
+from bot.services.reminders import times
+from bot.services.reminders.texts import ReminderTexts
 from bot.storage import reminders
 from bot.storage.db import Database
 from bot.storage.reminders import ACTIVE, CANCELLED, Firing, Listed, NewReminder, Reminder

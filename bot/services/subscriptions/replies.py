@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from bot.services.subscriptions_addresses import normalise_address
+from bot.services.subscriptions.addresses import normalise_address
 
 YES_WORDS = frozenset(
     {"oui", "yes", "ok", "okay", "d'accord", "daccord", "dac", "ouais", "y", "o", "confirmer",

@@ -20,8 +20,8 @@ from bot.i18n import Catalogue, catalogue
 from bot.matrix.render import plain_to_html
 from bot.messages import Mentions, Message, Postbox, ReplyTo
 from bot.services.dates import Dates
-from bot.services.subscriptions_addresses import candidates_for, domain_of, name_for
-from bot.services.subscriptions_replies import Reply
+from bot.services.subscriptions.addresses import candidates_for, domain_of, name_for
+from bot.services.subscriptions.replies import Reply
 from bot.storage import outbox
 from bot.storage import subscriptions as store
 from bot.storage.subscriptions import TCHAP, Contact, Offer, Subscriber

@@ -15,7 +15,7 @@ from bot.i18n import catalogue
 from bot.matrix.postbox import MatrixPostbox
 from bot.matrix.sender import Sender, Transport
 from bot.services.announcements import Announcer
-from bot.services.subscriptions_fanout import (
+from bot.services.subscriptions.fanout import (
     FanoutMonitor,
     NewsletterDelivery,
     dedupe_key,

@@ -15,7 +15,7 @@ from bot.storage import feeds
 from bot.storage.db import Database
 from tests.feeds.conftest import load_feed
 from tests.feeds.rig import Rig, rig
-from tests.services.agenda_rig import (
+from tests.services.agenda.rig import (
     AGRI,
     DARES,
     EVENT_FEED,

@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import AgendaConfig, Config
 from bot.i18n import catalogue
 from bot.messages import Message, Postbox
-from bot.services import agenda_slots as slots
-from bot.services import reminder_times as times
-from bot.services.agenda import Agenda
-from bot.services.agenda_slots import Slot
-from bot.services.agenda_texts import AgendaTexts
+from bot.services.agenda import slots
+from bot.services.agenda.service import Agenda
+from bot.services.agenda.slots import Slot
+from bot.services.agenda.texts import AgendaTexts
+from bot.services.reminders import times
 from bot.storage import autoposts
 from bot.storage.autoposts import AutoPost
 from bot.storage.db import Database

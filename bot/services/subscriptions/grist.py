@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import BotError
 from bot.messages import Document
-from bot.services.subscriptions_addresses import domain_of, name_for, normalise_address
+from bot.services.subscriptions.addresses import domain_of, name_for, normalise_address
 from bot.storage import subscriptions as store
 from bot.storage.subscriptions import IMPORT, Contact, Subscriber
 

@@ -9,9 +9,9 @@ import pytest
 from bot.feeds.eventtime import EventTime
 from bot.i18n import catalogue
 from bot.services.agenda import AgendaEvent
-from bot.services.agenda_texts import AgendaTexts, to_html
+from bot.services.agenda.texts import AgendaTexts, to_html
 from bot.storage.agenda import Newsletter
-from tests.services.agenda_rig import NOW, PARIS, paris
+from tests.services.agenda.rig import NOW, PARIS, paris
 
 LINK = "https://ssphub.netlify.app/event/atelier/"
 

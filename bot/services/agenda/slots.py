@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import AgendaConfig, DigestConfig
-from bot.services.agenda import AgendaEvent
-from bot.services.reminder_times import LATE_AFTER
+from bot.services.agenda.service import AgendaEvent
+from bot.services.reminders.times import LATE_AFTER
 from bot.when import Recurring
 
 DIGEST = "digest"

@@ -10,7 +10,7 @@ from bot.storage.db import Database
 from bot.storage.reminders import ACTIVE, DONE, MISSED
 from bot.when import OneOff, Recurring
 from tests.fakes import FakeClock
-from tests.services.reminder_rig import (
+from tests.services.reminders.rig import (
     HUB,
     LEFT,
     NOW,

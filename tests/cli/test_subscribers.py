@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
+from bot.cli import main
 
 GRIST = """Email,Nom,Nom_domaine,Supprimez_mon_compte
 camille.durand@insee.fr,Camille Durand,insee.fr,false

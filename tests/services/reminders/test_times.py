@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from bot.services import reminder_times as times
+from bot.services.reminders import times
 from bot.storage.reminders import ACTIVE, ONE_OFF, RECURRING, Reminder
 from bot.when import Recurring
-from tests.services.reminder_rig import NOW, PARIS, paris
+from tests.services.reminders.rig import NOW, PARIS, paris
 
 GRACE = timedelta(hours=1)
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import Catalogue
 from bot.messages import Mentions, Message
-from bot.services.agenda import AgendaEvent
+from bot.services.agenda.service import AgendaEvent
 from bot.services.announcements import safe_link
 from bot.services.dates import Dates
 from bot.storage.agenda import Newsletter

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.services.subscriptions_io import (
+from bot.services.subscriptions.grist import (
     COLUMNS,
     ImportFileError,
     apply_import,

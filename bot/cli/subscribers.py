@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.config import Config
-    from bot.services.subscriptions_io import ImportReport
+    from bot.services.subscriptions.grist import ImportReport
 
 
 def add_parser(
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace, load_config: Callable[[Path], Config]) -> int:
 
 
 async def _export(config: Config, fmt: str) -> bytes:
-    from bot.services.subscriptions_io import export
+    from bot.services.subscriptions.grist import export
     from bot.storage.db import Database
 
     db = Database(config.database_url_or_default)
@@ -64,7 +64,7 @@ async def _export(config: Config, fmt: str) -> bytes:
 
 
 def _import(config: Config, path: Path) -> int:
-    from bot.services.subscriptions_io import ImportFileError
+    from bot.services.subscriptions.grist import ImportFileError
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -82,7 +82,7 @@ def _import(config: Config, path: Path) -> int:
 
 async def _apply(config: Config, text: str) -> ImportReport:
     from bot.clock import SystemClock
-    from bot.services.subscriptions_io import apply_import, read_grist_csv
+    from bot.services.subscriptions.grist import apply_import, read_grist_csv
     from bot.storage.db import Database
 
     rows = read_grist_csv(text)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from bot.config import AgendaConfig, DigestConfig, EventRemindersConfig
 from bot.feeds.eventtime import EventTime
 from bot.services.agenda import AgendaEvent
-from bot.services.agenda_slots import (
+from bot.services.agenda.slots import (
     DIGEST,
     Slot,
     catch_up,
@@ -16,7 +16,7 @@ from bot.services.agenda_slots import (
     reminder_slots,
     week_key,
 )
-from tests.services.agenda_rig import NOW, PARIS, paris
+from tests.services.agenda.rig import NOW, PARIS, paris
 
 HOUR = timedelta(hours=1)
 

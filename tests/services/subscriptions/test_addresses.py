@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.subscriptions_addresses import (
+from bot.services.subscriptions.addresses import (
     candidates_for,
     domain_of,
     name_for,
     normalise_address,
 )
-from bot.services.subscriptions_replies import NO, YES, Reply, is_thumbs_up, parse_reply
+from bot.services.subscriptions.replies import NO, YES, Reply, is_thumbs_up, parse_reply
 
 
 @pytest.mark.parametrize(

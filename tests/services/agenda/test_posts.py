@@ -12,7 +12,7 @@ from bot.services.agenda import Agenda
 from bot.storage import autoposts
 from bot.storage.db import Database
 from tests.fakes import FakeClock
-from tests.services.agenda_rig import (
+from tests.services.agenda.rig import (
     DARES,
     HUB,
     NOW,
@@ -25,7 +25,7 @@ from tests.services.agenda_rig import (
     run_through,
     store_event_feed,
 )
-from tests.services.reminder_rig import advance_to, posted
+from tests.services.reminders.rig import advance_to, posted
 
 REMINDERS_ONLY = AgendaConfig(digest=DigestConfig(enabled=False))
 DIGEST_ONLY = AgendaConfig(event_reminders=EventRemindersConfig(enabled=False))

@@ -11,7 +11,7 @@ from bot.feeds.normalise import FeedItem, ItemKind, NormaliseRules, normalise_en
 from bot.feeds.parse import parse_feed
 from bot.matrix.postbox import MatrixPostbox
 from bot.services.agenda import Agenda, AgendaEvent
-from bot.services.agenda_posts import AgendaPoster, PostRooms
+from bot.services.agenda.posts import AgendaPoster, PostRooms
 from bot.storage import feeds
 from bot.storage.agenda import NewEvent
 from bot.storage.db import Database

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import Catalogue, catalogue
 from bot.messages import Mentions, Message
-from bot.services import reminder_times as times
 from bot.services.dates import describe
+from bot.services.reminders import times
 from bot.storage.reminders import Reminder
 from bot.when import OneOff
 

@@ -11,7 +11,7 @@ from bot.storage.db import Database
 from bot.storage.reminders import ACTIVE, CANCELLED, DONE
 from bot.when import OneOff, Recurring
 from tests.fakes import FakeClock
-from tests.services.reminder_rig import (
+from tests.services.reminders.rig import (
     HUB,
     NOW,
     ORGANISER,
