@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import markup
 from bot.commands.agenda_args import (
     Add,
     Delete,
@@ -16,7 +17,7 @@ from bot.commands.context import CommandContext
 from bot.commands.declare import Router
 from bot.errors import PermissionDenied
 from bot.services.agenda import Agenda, AgendaEvent
-from bot.services.agenda.texts import AgendaTexts, to_html
+from bot.services.agenda.texts import AgendaTexts
 
 router = Router("agenda")
 
@@ -33,7 +34,7 @@ def _texts(ctx: CommandContext) -> AgendaTexts:
 
 
 async def _answer(ctx: CommandContext, text: str) -> None:
-    await ctx.reply_text(text, to_html(text))
+    await ctx.reply_text(text, markup.headlined(text))
 
 
 @router.command("agenda", fr="agenda", en="agenda")

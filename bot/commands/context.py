@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import markup
 from bot.commands.declare import Command
 from bot.i18n import Catalogue
-from bot.matrix.render import plain_to_html
 from bot.messages import IncomingMessage, Mentions, Message, ReplyTo
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def reply_to(incoming: IncomingMessage, text: str, html: str | None = None) -> M
     return Message(
         room_id=incoming.room_id,
         text=text,
-        html=html if html is not None else plain_to_html(text),
+        html=html if html is not None else markup.lines(text),
         reply_to=ReplyTo(incoming.event_id, incoming.thread_root),
         mentions=Mentions(),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from urllib.parse import urlsplit
 
 from bot.commands.context import CommandContext
@@ -150,7 +149,7 @@ async def why_command(ctx: CommandContext) -> None:
     for record, url in matches:
         sent = await deliveries.deliveries_of(ctx.session, record.id)
         lines += _explain(ctx, dates, record, labels.get(url, url), sent)
-    await ctx.reply_text("\n".join(lines), _as_html(lines))
+    await ctx.reply_text("\n".join(lines))
 
 
 async def _items_with_link(ctx: CommandContext, link: str) -> list[tuple[ItemRecord, str]]:
@@ -191,7 +190,3 @@ def _delivery_line(ctx: CommandContext, delivery: DeliveryView) -> str:
         return ctx.t("why.delivered", room=delivery.room_id, event_id=delivery.event_id)
     key = "why.failed" if delivery.status == "failed" else "why.pending"
     return ctx.t(key, room=delivery.room_id)
-
-
-def _as_html(lines: list[str]) -> str:
-    return "<br>".join(html.escape(line) for line in lines)

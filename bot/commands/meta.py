@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import html
-
-from bot import __version__
+from bot import __version__, markup
 from bot.commands.context import CommandContext, CommandIndex
 from bot.commands.declare import Command, Role, Router
 from bot.errors import UsageError
@@ -29,12 +27,7 @@ def render_help(ctx: CommandContext, lines: list[tuple[str, str]]) -> tuple[str,
     header = ctx.t("help.header")
     footer = ctx.t("help.footer", prefix=ctx.prefix, word=ctx.command.word(ctx.language))
     text = "\n".join([header, *(f"• {usage} — {help_}" for usage, help_ in lines), footer])
-    items = "".join(
-        f"<li><code>{html.escape(usage)}</code> — {html.escape(help_)}</li>"
-        for usage, help_ in lines
-    )
-    markup = f"<p>{html.escape(header)}</p><ul>{items}</ul><p>{html.escape(footer)}</p>"
-    return text, markup
+    return text, markup.listing(header, lines, footer)
 
 
 @router.command("help", fr="aide", en="help")
@@ -43,8 +36,8 @@ async def help_command(ctx: CommandContext) -> None:
     if ctx.args:
         await ctx.reply_text(_one_command(ctx, dispatcher, ctx.args))
         return
-    text, markup = render_help(ctx, help_lines(ctx, dispatcher))
-    await ctx.reply_text(text, markup)
+    text, html = render_help(ctx, help_lines(ctx, dispatcher))
+    await ctx.reply_text(text, html)
 
 
 def _one_command(ctx: CommandContext, dispatcher: CommandIndex, word: str) -> str:

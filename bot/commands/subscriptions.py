@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import markup
 from bot.commands.context import CommandContext
 from bot.commands.declare import Role, Router
 from bot.commands.router import AlreadyHandled
 from bot.errors import DeliveryError, UsageError, UserError
 from bot.i18n import catalogue
-from bot.matrix.render import plain_to_html
 from bot.messages import IncomingMessage, IncomingReaction, Mentions, Message, ReplyTo
 from bot.services.registry import Services
 from bot.services.subscriptions import Correspondent, DirectChats, Subscriptions
@@ -242,7 +242,7 @@ class DirectReplies:
     async def _tell(self, event_id: str, who: Correspondent, text: str) -> None:
         """Answer a reply that could not be served, once per event."""
         services = self.services
-        message = Message(who.dm_room_id, text, plain_to_html(text), who.reply_to, Mentions())
+        message = Message(who.dm_room_id, text, markup.lines(text), who.reply_to, Mentions())
         async with services.db.session() as session:
             if await state.claim_event(session, event_id, who.dm_room_id, services.clock.now()):
                 await services.postbox.post(session, message)

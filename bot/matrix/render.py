@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import re
@@ -124,8 +123,3 @@ def _fit(content: dict[str, Any]) -> dict[str, Any]:
     while len(text.encode("utf-8")) > budget:
         text = text[: int(len(text) * 0.9)]
     return {"msgtype": "m.notice", "body": text.rstrip() + " […]"}
-
-
-def plain_to_html(text: str) -> str:
-    """Escape plain text for use inside HTML, keeping line breaks."""
-    return html.escape(text).replace("\n", "<br>")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from bot import markup
 from bot.config import AnnouncementsConfig
 from bot.feeds.eventtime import EventTime
 from bot.i18n import Catalogue
@@ -47,7 +47,7 @@ class Announcer:
         return Message(
             room_id=room_id,
             text="\n".join(lines),
-            html=self._html(lines, values["link"]),
+            html=markup.paragraphs(lines, values["link"]),
             mentions=Mentions(),
             data={DATA_ITEM: item_data(item)},
             replaces=replaces,
@@ -77,17 +77,6 @@ class Announcer:
             "feed": feed,
         }
 
-    @staticmethod
-    def _html(lines: list[str], link: str) -> str:
-        """Every line escaped, the first in bold, the link clickable."""
-        parts = [f"<p><strong>{html.escape(lines[0])}</strong></p>"]
-        for line in lines[1:]:
-            escaped = html.escape(line)
-            if link and line == link:
-                escaped = f'<a href="{html.escape(link, quote=True)}">{escaped}</a>'
-            parts.append(f"<p>{escaped}</p>")
-        return "".join(parts)
-
     def date_changed(self, item: ItemRecord, room_id: str, original: str) -> Message:
         """A short notice, in reply to the announcement, that the event moved."""
         when = self.dates.when(item.event) if item.event else ""
@@ -95,7 +84,7 @@ class Announcer:
         return Message(
             room_id,
             text,
-            html.escape(text),
+            markup.lines(text),
             ReplyTo(original),
             Mentions(),
             {DATA_ITEM: item_data(item)},
@@ -108,7 +97,7 @@ class Announcer:
         text = self.t("announce.flood", feed=feed, new=new, total=total)
         if newest:
             text += " " + self.t("announce.flood_newest", title=newest)
-        return Message(room_id, text, html.escape(text), mentions=Mentions())
+        return Message(room_id, text, markup.lines(text), mentions=Mentions())
 
 
 def item_data(item: ItemRecord) -> dict[str, Any]:

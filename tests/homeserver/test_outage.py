@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bot import markup
 from bot.app import App
 from bot.clock import SystemClock
 from bot.matrix.member import Member
-from bot.matrix.render import plain_to_html
 from bot.messages import Message
 from bot.sandbox.synapse import LocalSynapse
 from bot.storage import feeds
@@ -41,7 +41,7 @@ async def queue_through_the_outage(app: App, room_id: str, server: FeedServer) -
         await asyncio.sleep(OUTAGE_SECONDS / QUEUED)
         text = f"Message n°{n} pendant la panne"
         async with app.db.session() as session:
-            await postbox.post(session, Message(room_id, text, plain_to_html(text)))
+            await postbox.post(session, Message(room_id, text, markup.lines(text)))
         expected.append(text)
         if n == QUEUED // 2:
             server.serve("/infolettre.xml", NEWSLETTERS)

@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot import markup
 from bot.i18n import Catalogue
 from bot.messages import Mentions, Message
 from bot.services.agenda.service import AgendaEvent
 from bot.services.announcements import safe_link
 from bot.services.dates import Dates
 from bot.storage.agenda import Newsletter
-
-_URL = re.compile(r"https?://\S+")
-
-
-def to_html(text: str) -> str:
-    """Escaped lines, links made clickable, the first line in bold."""
-    first, *rest = text.split("\n")
-    lines = [f"<strong>{_linked(first)}</strong>", *map(_linked, rest)]
-    return "<br>".join(lines)
-
-
-def _linked(line: str) -> str:
-    parts, last = [], 0
-    for match in _URL.finditer(line):
-        url = match.group(0)
-        parts += [html.escape(line[last : match.start()]), _anchor(url)]
-        last = match.end()
-    return "".join([*parts, html.escape(line[last:])])
-
-
-def _anchor(url: str) -> str:
-    return f'<a href="{html.escape(url, quote=True)}">{html.escape(url)}</a>'
 
 
 class AgendaTexts:
@@ -114,7 +91,7 @@ class AgendaTexts:
         """The weekly digest: the coming events in the compact form of ``!agenda``."""
         header = self.t("agenda.digest.header", days=days, city=self.city)
         text = "\n".join([header, *(self.line(event, slot) for event in events)]) + late
-        return Message(room_id, text, to_html(text), mentions=Mentions())
+        return Message(room_id, text, markup.headlined(text), mentions=Mentions())
 
     def reminder(self, room_id: str, event: AgendaEvent, days: int, late: str) -> Message:
         """ "⏳ Dans 7 jours : <title> — <when>", then where and the link."""
@@ -122,7 +99,7 @@ class AgendaTexts:
         when = self.dates.when(event.time)
         headline = self.t(key or "agenda.reminder.days", days=days, title=event.title, when=when)
         text = "\n".join([headline, *self.details(event, summary=False)]) + late
-        return Message(room_id, text, to_html(text), mentions=Mentions())
+        return Message(room_id, text, markup.headlined(text), mentions=Mentions())
 
     def late(self, minutes: int) -> str:
         """The note on a post sent late, with its line break; empty when on time."""

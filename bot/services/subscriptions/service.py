@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import markup
 from bot.clock import Clock
 from bot.errors import UserError
 from bot.i18n import Catalogue, catalogue
-from bot.matrix.render import plain_to_html
 from bot.messages import Mentions, Message, Postbox, ReplyTo
 from bot.services.dates import Dates
 from bot.services.subscriptions.addresses import candidates_for, domain_of, name_for
@@ -75,7 +75,7 @@ class Subscriptions:
 
     async def _say(self, session: AsyncSession, who: Correspondent, text: str) -> int:
         """Write ``text`` in the member's DM (replying to them when they wrote there)."""
-        message = Message(who.dm_room_id, text, plain_to_html(text), who.reply_to, Mentions())
+        message = Message(who.dm_room_id, text, markup.lines(text), who.reply_to, Mentions())
         return await self.postbox.post(session, message)
 
     # --- signing up ------------------------------------------------------------------------------

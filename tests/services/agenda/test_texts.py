@@ -9,7 +9,7 @@ import pytest
 from bot.feeds.eventtime import EventTime
 from bot.i18n import catalogue
 from bot.services.agenda import AgendaEvent
-from bot.services.agenda.texts import AgendaTexts, to_html
+from bot.services.agenda.texts import AgendaTexts
 from bot.storage.agenda import Newsletter
 from tests.services.agenda.rig import NOW, PARIS, paris
 
@@ -148,13 +148,4 @@ def test_the_latest_newsletter() -> None:
     )
     assert texts().newsletter(None) == (
         "Je n’ai encore vu passer aucune infolettre dans les flux suivis."
-    )
-
-
-def test_html_makes_links_clickable_and_escapes_the_rest() -> None:
-    """The first line is bold, text is escaped, links become anchors."""
-    markup = to_html("Titre <b>\n• R & Python — https://x.fr/a?b=1&c=2")
-    assert markup == (
-        "<strong>Titre &lt;b&gt;</strong><br>• R &amp; Python — "
-        '<a href="https://x.fr/a?b=1&amp;c=2">https://x.fr/a?b=1&amp;c=2</a>'
     )
