@@ -40,12 +40,13 @@ from bot.clock import SystemClock
 from bot.config import AnnouncementsConfig, FeedConfig
 from bot.feeds.fetch import FeedFetcher, FetchResult, Validators, user_agent
 from bot.feeds.parse import DEFAULT_CONTENT_TYPE
-from bot.feeds.record import Audience, PollRecorder
+from bot.feeds.record import PollRecorder
 from bot.feeds.settings import FeedSettings
 from bot.feeds.watch import FeedWatcher, Fetcher
 from bot.i18n import catalogue
 from bot.matrix.postbox import MatrixPostbox
 from bot.services.announcements import Announcer
+from bot.services.rooms import HubRooms
 from bot.storage import migrate
 from bot.storage.db import Database
 
@@ -74,14 +75,16 @@ def watcher(db: Database, url: str, fetcher: Fetcher) -> FeedWatcher:
     """A production watcher of ``url`` on ``db`` (nothing is sent: no sender)."""
     clock = SystemClock()
     announcer = Announcer(AnnouncementsConfig(), catalogue("fr"), PARIS)
-    recorder = PollRecorder(MatrixPostbox(clock, None), announcer, date_notice=True)
+    rooms = HubRooms(db, clock)
+    rooms.rooms = list(ROOMS)  # as resolved at start; organisers hear in the same rooms
+    recorder = PollRecorder(MatrixPostbox(clock, None, rooms), announcer, date_notice=True)
     return FeedWatcher(
         FeedSettings.from_config(FeedConfig(url=url), PARIS),
         db=db,
         fetcher=fetcher,
         recorder=recorder,
         clock=clock,
-        audience=lambda: Audience(ROOMS, ROOMS),
+        audience=rooms,
         rng=random.Random(1),
     )
 

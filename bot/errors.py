@@ -3,23 +3,40 @@
     BotError                      base of every error the bot raises on purpose
     ├── ConfigError               the configuration file is refused (every problem listed)
     ├── StorageError              the database cannot be reached or migrated
+    ├── ImportFileError           a file to import (the Grist contact table) cannot be read
+    ├── LoginFailed               the homeserver refused the bot's credentials
     ├── UserError                 a user's request cannot be served; the message is shown to them
     │   ├── UsageError            malformed arguments: the command's usage is shown
+    │   │   └── BadTime           a time of day that cannot be (25h, 9h75)
     │   ├── PermissionDenied      the command needs a role the sender lacks
     │   └── NotFound              the thing asked for does not exist
-    └── DeliveryError             the homeserver refused or failed a send
-        ├── RateLimited           M_LIMIT_EXCEEDED: retry after ``retry_after`` seconds
-        ├── TransientDeliveryError  network trouble or 5xx: retry with backoff
-        │   └── HomeserverUnreachable  no answer at all: retried for as long as it takes
-        └── PermanentDeliveryError  4xx that retrying cannot fix (not in room, forbidden)
+    ├── DeliveryError             the homeserver refused or failed a send
+    │   ├── RateLimited           M_LIMIT_EXCEEDED: retry after ``retry_after`` seconds
+    │   ├── TransientDeliveryError  network trouble or 5xx: retry with backoff
+    │   │   └── HomeserverUnreachable  no answer at all: retried for as long as it takes
+    │   └── PermanentDeliveryError  4xx that retrying cannot fix (not in room, forbidden)
+    └── FeedError                 a feed cannot be read: recorded on the feed, polled again later
+        ├── FeedParseError        the body is no feed                             kind "parse"
+        └── FetchError            the fetch failed; ``retry_after`` from the server, if any
+            ├── FeedUnreachable   refused connection, reset, bad address          kind "network"
+            ├── FeedTimeout       no whole answer within the feed's timeout       kind "timeout"
+            ├── FeedRedirected    too many redirects, or one not followed         kind "redirects"
+            ├── FeedTooLarge      a body over the feed's size cap                 kind "too_large"
+            └── FeedRefused       an HTTP error status                 kind "http_4xx", "http_5xx"
 
 A ``UserError`` carries a catalogue key and its parameters, never a finished sentence, so the
-router renders it in the caller's language.
+router renders it in the caller's language. A ``FeedError``'s ``kind`` is what the feed's row
+keeps and ``!flux`` shows. Errors of the libraries that reach the network (aiohttp, nio) become
+errors of this tree at one place each, with ``map_exceptions``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
+
+ExceptionTypes = type[BaseException] | tuple[type[BaseException], ...]
 
 
 class BotError(Exception):
@@ -38,6 +55,14 @@ class StorageError(BotError):
     """The database cannot be reached or migrated."""
 
 
+class ImportFileError(BotError):
+    """The file cannot be read as the Grist contact table (no Email column, not CSV)."""
+
+
+class LoginFailed(BotError):
+    """The homeserver refused the bot's credentials."""
+
+
 class UserError(BotError):
     """A request that cannot be served; rendered to the user from the catalogue."""
 
@@ -52,6 +77,13 @@ class UsageError(UserError):
 
     def __init__(self, key: str = "errors.usage", **params: Any) -> None:
         super().__init__(key, **params)
+
+
+class BadTime(UsageError):
+    """A time of day that cannot be: ``25h``, ``9h75``, ``13pm``."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("when.bad_time", text=text)
 
 
 class PermissionDenied(UserError):
@@ -91,3 +123,77 @@ class HomeserverUnreachable(TransientDeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     """A refusal that retrying cannot fix (not in the room, forbidden, bad request)."""
+
+
+class FeedError(BotError):
+    """A feed cannot be read; ``kind`` names why, for the feed's row and ``!flux``."""
+
+    kind = "feed"
+    retry_after: float | None = None
+
+
+class FeedParseError(FeedError):
+    """The body is not a feed: no usable entry, and feedparser found it malformed or empty."""
+
+    kind = "parse"
+
+
+class FetchError(FeedError):
+    """A failed fetch, with what the backoff needs: the server's Retry-After, if it sent one."""
+
+    def __init__(
+        self, message: str, *, http_status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(f"{self.kind}: {message}")
+        self.http_status = http_status
+        self.retry_after = retry_after
+
+
+class FeedUnreachable(FetchError):
+    """No answer: the connection was refused or reset, or the address does not resolve."""
+
+    kind = "network"
+
+
+class FeedTimeout(FetchError):
+    """The whole answer did not arrive within the feed's timeout."""
+
+    kind = "timeout"
+
+
+class FeedRedirected(FetchError):
+    """Too many redirects, or a redirect status that is not followed."""
+
+    kind = "redirects"
+
+
+class FeedTooLarge(FetchError):
+    """The body is larger than the feed's size cap."""
+
+    kind = "too_large"
+
+
+class FeedRefused(FetchError):
+    """The server answered with an HTTP error status."""
+
+    def __init__(self, status: int, *, retry_after: float | None = None) -> None:
+        self.kind = "http_5xx" if status >= 500 else "http_4xx"
+        super().__init__(f"HTTP {status}", http_status=status, retry_after=retry_after)
+
+
+Translate = Callable[[BaseException], BotError]
+
+
+@contextmanager
+def map_exceptions(mapping: Mapping[ExceptionTypes, Translate]) -> Iterator[None]:
+    """Turn a library's exceptions into errors of this tree: the first matching entry of
+    ``mapping`` makes the new error (chained to the original); the rest pass unchanged."""
+    try:
+        yield
+    except BotError:
+        raise
+    except Exception as error:
+        for kinds, translate in mapping.items():
+            if isinstance(error, kinds):
+                raise translate(error) from error
+        raise

@@ -52,6 +52,25 @@ class IncomingMessage:
     is_direct: bool = False
 
 
+class Audience(Protocol):
+    """The hub's rooms as the parts that post by themselves read them (``HubRooms``)."""
+
+    @property
+    def rooms(self) -> Sequence[str]:
+        """Where announcements and automatic posts go."""
+        ...
+
+    @property
+    def organisers(self) -> Sequence[str]:
+        """Where organisers hear about trouble: their room, else the hub's rooms."""
+        ...
+
+    @property
+    def shared(self) -> Sequence[str]:
+        """Every room of the hub, the organisers' included: none is ever a member's DM."""
+        ...
+
+
 class Postbox(Protocol):
     """Where services put messages: written in the caller's unit of work, sent after commit."""
 

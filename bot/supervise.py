@@ -1,13 +1,21 @@
-"""Supervised background tasks: referenced until done, their failures logged, never lost."""
+"""Supervised background tasks: referenced until done, their failures logged, never lost; and
+the one way a background loop waits and is stopped (``run(stop)``, ``pause``, ``halt``)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from asyncio import FIRST_COMPLETED
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
+
+
+class Loop(Protocol):
+    """A background loop: it runs until ``stop`` is set, then returns soon."""
+
+    async def run(self, stop: asyncio.Event) -> None: ...
 
 
 class TaskSet:
@@ -58,3 +66,28 @@ async def unless_set(work: Coroutine[Any, Any, Any], interrupt: asyncio.Event) -
         return False
     task.result()
     return True
+
+
+async def pause(stop: asyncio.Event, seconds: float, *wake: asyncio.Event) -> bool:
+    """Wait ``seconds``, or less when ``stop`` or one of ``wake`` is set; whether to stop.
+
+    The one way a background loop waits: ``while not await pause(stop, delay): ...``."""
+    events = (stop, *wake)
+    if not any(event.is_set() for event in events):
+        waiters = [asyncio.ensure_future(event.wait()) for event in events]
+        try:
+            await asyncio.wait(waiters, timeout=max(0.0, seconds), return_when=FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+    return stop.is_set()
+
+
+async def halt(stop: asyncio.Event, task: asyncio.Task[Any], grace: float) -> None:
+    """Ask a loop to stop, give it ``grace`` seconds to finish what it does, then cancel it."""
+    stop.set()
+    done, _ = await asyncio.wait({task}, timeout=grace)
+    if not done:
+        log.warning("task %s did not stop within %.0f s; cancelled", task.get_name(), grace)
+        task.cancel()
+        await asyncio.wait({task})

@@ -108,3 +108,15 @@ class NoPowers:
 
     async def room_creators(self, room_id: str) -> set[str]:
         return set()
+
+
+@dataclass(frozen=True)
+class FixedRooms:
+    """The hub's rooms, fixed, for a unit test with no database (``HubRooms`` otherwise)."""
+
+    rooms: tuple[str, ...] = ()
+    organisers: tuple[str, ...] = ()
+
+    @property
+    def shared(self) -> tuple[str, ...]:
+        return (*self.rooms, *self.organisers)

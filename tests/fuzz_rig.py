@@ -10,32 +10,27 @@ import itertools
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import App
-from bot.commands import feeds as feed_commands
-from bot.commands.router import Dispatcher, parse_invocation
+from bot import assembly
+from bot.commands.invocation import parse_invocation
+from bot.commands.router import Dispatcher
 from bot.config import Config, parse_config
-from bot.feeds.fetch import FetchError
 from bot.i18n import catalogue
 from bot.matrix.postbox import MatrixPostbox
 from bot.messages import Document, IncomingMessage
-from bot.services.agenda import Agenda
-from bot.services.permissions import Permissions
-from bot.services.registry import Services
-from bot.services.reminders import ReminderService
-from bot.services.subscriptions import Subscriptions
+from bot.metrics import Metrics
 from bot.storage.db import Database
 from bot.storage.models import OutboxRow
-from tests.fakes import START, FakeClock, NoPowers
+from tests import factory
+from tests.factory import hub_rooms
+from tests.fakes import START, FakeClock
 
 HUB = "!hub:hub.test"
 ORGANISER, MEMBER = "@orga:hub.test", "@membre:hub.test"
@@ -118,20 +113,16 @@ class Files:
 
 
 def build_dispatcher(config: Config, db: Database, clock: FakeClock) -> Dispatcher:
-    """The dispatcher exactly as the application builds it (its own ``_dispatcher``, so every
-    router it includes is fuzzed), on services whose Matrix side is faked."""
-    postbox = MatrixPostbox(clock, None)
-    reminders = ReminderService(
-        db, postbox, clock, tz=config.tz, grace=timedelta(hours=1), language=config.language,
-        rooms=Rooms(), hub_rooms=lambda: [HUB],
+    """The dispatcher exactly as the application builds it (``build_dispatcher``, so every
+    router it includes is fuzzed), on services whose Matrix side is faked and whose feed
+    previews fail at once instead of reaching the network."""
+    rooms = hub_rooms(db, clock, [HUB])
+    postbox = MatrixPostbox(clock, None, rooms)
+    services = factory.services(
+        config, clock, db, rooms=rooms, outbox=postbox, directory=Rooms(), direct=Direct(),
+        files=Files(postbox),
     )  # fmt: skip
-    subscriptions = Subscriptions(postbox, clock, prefix=config.commands.prefix, tz=config.tz)
-    services = Services(
-        config, clock, db, postbox, Permissions(config.organisers, lambda: [HUB], NoPowers()),
-        reminders=reminders, agenda=Agenda(config.tz), subscriptions=subscriptions,
-        direct=Direct(), files=Files(postbox),
-    )  # fmt: skip
-    return App(config, clock)._dispatcher(services)
+    return assembly.build_dispatcher(services, Metrics())
 
 
 class Bench:
@@ -171,12 +162,10 @@ class Bench:
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite_file: Path) -> Iterator[Bench]:
-    """A migrated SQLite file, the dispatcher, and an event loop of their own; feed previews
-    fail at once instead of reaching the network."""
+    """A migrated SQLite file, the dispatcher, and an event loop of their own."""
     path = tmp_path_factory.mktemp("fuzz") / "bot.db"
     shutil.copyfile(migrated_sqlite_file, path)
-    offline = mock.AsyncMock(side_effect=FetchError("network", "offline in the fuzz tests"))
-    with asyncio.Runner() as runner, mock.patch.object(feed_commands, "fetch_items", offline):
+    with asyncio.Runner() as runner:
         bench = Bench(runner, path)
         yield bench
         runner.run(bench.db.dispose())

@@ -15,15 +15,14 @@ from bot.commands.router import Dispatcher
 from bot.config import Config, parse_config
 from bot.matrix.postbox import MatrixPostbox
 from bot.messages import Document, IncomingMessage, IncomingReaction
-from bot.services.permissions import Permissions
 from bot.services.ratelimit import RateLimiter
-from bot.services.registry import Services
-from bot.services.subscriptions import Subscriptions
 from bot.storage import outbox
 from bot.storage import subscriptions as store
 from bot.storage.db import Database
 from bot.storage.models import OutboxRow, SubscriberRow
-from tests.fakes import FakeClock, NoPowers
+from tests import factory
+from tests.factory import hub_rooms
+from tests.fakes import FakeClock
 
 HUB = "!hub:localhost"
 ORGANISER = "@orga:localhost"
@@ -97,24 +96,18 @@ class SubscriptionRig:
     direct: FakeDirect
     files: FakeFiles
     dispatcher: Dispatcher
-    replies: subscription_commands.DirectReplies
 
     @classmethod
     def build(cls, db: Database, clock: FakeClock) -> SubscriptionRig:
-        settings = config()
-        postbox = MatrixPostbox(clock, None)
+        rooms = hub_rooms(db, clock, [HUB])
+        postbox = MatrixPostbox(clock, None, rooms)
         direct, files = FakeDirect(), FakeFiles(postbox)
-        service = Subscriptions(postbox, clock, prefix="!", tz=settings.tz)
-        permissions = Permissions(settings.organisers, lambda: [HUB], NoPowers())
-        services = Services(
-            settings, clock, db, postbox, permissions,
-            subscriptions=service, direct=direct, files=files,
-        )  # fmt: skip
+        services = factory.services(
+            config(), clock, db, rooms=rooms, outbox=postbox, direct=direct, files=files
+        )
         dispatcher = Dispatcher(services, RateLimiter(clock, burst=100, per_seconds=1))
         dispatcher.include(meta.router, subscription_commands.router)
-        replies = subscription_commands.DirectReplies(services)
-        dispatcher.direct_replies = replies.on_message
-        return cls(db, clock, direct, files, dispatcher, replies)
+        return cls(db, clock, direct, files, dispatcher)
 
     async def say(self, sender: str, body: str, room_id: str = HUB) -> str:
         """Send ``body`` as ``sender`` in ``room_id``; the event id."""
@@ -128,7 +121,7 @@ class SubscriptionRig:
         reaction = IncomingReaction(
             room_id, f"$reaction{next(_numbers)}", sender, reacts_to, key, self.clock.now()
         )
-        await self.replies.on_reaction(reaction)
+        await self.dispatcher.handle_reaction(reaction)
 
     async def bodies(self, room_id: str) -> list[str]:
         """The text of every message queued for ``room_id``, oldest first."""

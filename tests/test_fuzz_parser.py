@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.commands.router import parse_invocation, strip_reply_fallback
+from bot.commands.invocation import parse_invocation, strip_reply_fallback
 
 PREFIXES = st.sampled_from(["!", "?", "!!", "ssp:"])
 SEPARATORS = st.sampled_from([" ", "  ", "\n", "\t", "\u00a0", "\u2028", "\r\n", " \n "])

@@ -15,18 +15,17 @@ from bot.commands.declare import Router
 from bot.commands.router import Dispatcher
 from bot.config import parse_config
 from bot.errors import RateLimited, TransientDeliveryError
-from bot.matrix.postbox import MatrixPostbox
 from bot.matrix.sender import Sender
 from bot.messages import IncomingMessage, Message
 from bot.metrics import Liveness, Metrics, read_backlog
-from bot.services.agenda import Agenda
-from bot.services.permissions import Permissions
 from bot.services.ratelimit import RateLimiter
-from bot.services.registry import Services
 from bot.storage import outbox, reminders
 from bot.storage.db import Database
 from bot.storage.reminders import NewReminder
-from tests.fakes import START, FakeClock, NoPowers, RecordingTransport
+from tests import factory
+from tests.factory import hub_rooms
+from tests.factory import postbox as make_postbox
+from tests.fakes import START, FakeClock, RecordingTransport
 
 HUB = "!hub:localhost"
 CONFIG = """\
@@ -63,10 +62,7 @@ def samples(metrics: Metrics, accept: str | None = None) -> dict[tuple[str, str]
 def dispatcher(db: Database, clock: FakeClock, metrics: Metrics) -> Dispatcher:
     """The real meta and agenda commands, plus one that crashes, counting into ``metrics``."""
     config = parse_config(CONFIG, source="test.yaml", environ={})
-    permissions = Permissions(config.organisers, lambda: [HUB], NoPowers())
-    services = Services(
-        config, clock, db, MatrixPostbox(clock, None), permissions, agenda=Agenda(config.tz)
-    )
+    services = factory.services(config, clock, db, rooms=hub_rooms(db, clock, [HUB]))
     limits = config.commands.rate_limit
     limiter = RateLimiter(clock, burst=limits.burst, per_seconds=limits.per_seconds)
     found = Dispatcher(services, limiter, metrics)
@@ -123,7 +119,7 @@ async def test_the_sender_counts_sent_rate_limited_and_retried(
     transport.fail_next(TransientDeliveryError("502"))
     sender = Sender(db, transport, fake_clock, pace_seconds=0, metrics=metrics)
     async with db.session() as session:
-        await MatrixPostbox(fake_clock, None).post(session, Message(HUB, "bonjour"))
+        await make_postbox(fake_clock, db).post(session, Message(HUB, "bonjour"))
     for _ in range(3):
         await sender.flush()
         fake_clock.advance(600)
@@ -147,7 +143,7 @@ async def test_backlog_gauges_are_read_from_the_database_at_scrape_time(
 ) -> None:
     """Outbox depth, failed rows, the oldest pending row's age and the planned and overdue
     reminders come from the database when the metrics are read."""
-    postbox = MatrixPostbox(fake_clock, None)
+    postbox = make_postbox(fake_clock, db)
     async with db.session() as session:
         first = await postbox.post(session, Message(HUB, "un"))
         await outbox.mark_failed(session, first, "refused")

@@ -14,13 +14,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import Config, parse_config
-from bot.matrix.postbox import MatrixPostbox
 from bot.messages import Message
 from bot.metrics import Metrics
 from bot.services.agenda import Agenda, Change, Field
 from bot.storage.agenda import NewEvent
 from bot.storage.db import Database
 from bot.web import Probes, WebServer
+from tests.factory import postbox as make_postbox
 from tests.fakes import START, FakeClock
 from tests.services.agenda.rig import paris
 
@@ -153,7 +153,7 @@ async def test_metrics_read_the_backlog_and_the_sync_lag(site: Site, db: Databas
     """/metrics serves the Prometheus text format with the outbox depth read from the database
     and the sync lag of the moment."""
     async with db.session() as session:
-        await MatrixPostbox(site.clock, None).post(session, Message("!hub:hub.test", "bonjour"))
+        await make_postbox(site.clock, db).post(session, Message("!hub:hub.test", "bonjour"))
     site.clock.advance(30)
     status, content_type, body = await site.get("/metrics")
     assert status == 200 and content_type.startswith("text/plain; version=0.0.4")

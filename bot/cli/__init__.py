@@ -17,6 +17,8 @@ from bot.errors import BotError, ConfigError
 
 if TYPE_CHECKING:
     from bot.config import Config
+    from bot.feeds.normalise import FeedItem
+    from bot.feeds.settings import FeedSettings
 
 DEFAULT_CONFIG = Path("config/config.yaml")
 
@@ -139,20 +141,32 @@ def db_upgrade(path: Path) -> int:
 def feeds_preview(target: str, config_path: Path | None) -> int:
     """Print what the bot reads in a feed (URL or file) and would announce from it."""
     from bot.clock import SystemClock
-    from bot.feeds.fetch import FetchError
-    from bot.feeds.parse import FeedParseError
-    from bot.feeds.preview import fetch_items, report_lines, settings_for, verdicts
+    from bot.errors import FeedError
+    from bot.feeds.preview import report_lines, settings_for, verdicts
 
     config = _load(config_path) if config_path else None
     settings = settings_for(config, target)
     try:
-        items = asyncio.run(fetch_items(target, settings, config.contact if config else None))
-    except (FetchError, FeedParseError, OSError) as error:
+        items = asyncio.run(_fetch(target, settings, config.contact if config else None))
+    except (FeedError, OSError) as error:
         print(f"{target}: cannot read the feed: {error}", file=sys.stderr)
         return 1
     lines = verdicts(items, settings.policy, None, first_poll=False, now=SystemClock().now())
     print("\n".join(report_lines(target, items, lines, config)))
     return 0
+
+
+async def _fetch(target: str, settings: FeedSettings, contact: str | None) -> list[FeedItem]:
+    """The feed's items, read with a fetcher of its own (no bot is running)."""
+    import aiohttp
+
+    from bot import __version__
+    from bot.feeds.fetch import FeedFetcher, user_agent
+    from bot.feeds.preview import fetch_items
+
+    async with aiohttp.ClientSession() as http:
+        fetcher = FeedFetcher(http, user_agent=user_agent(__version__, contact))
+        return await fetch_items(target, settings, fetcher)
 
 
 async def _until_signalled() -> asyncio.Event:

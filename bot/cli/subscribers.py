@@ -64,7 +64,7 @@ async def _export(config: Config, fmt: str) -> bytes:
 
 
 def _import(config: Config, path: Path) -> int:
-    from bot.services.subscriptions.grist import ImportFileError
+    from bot.errors import ImportFileError
 
     try:
         text = path.read_text(encoding="utf-8")

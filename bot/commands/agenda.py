@@ -23,10 +23,7 @@ router = Router("agenda")
 
 
 def _agenda(ctx: CommandContext) -> Agenda:
-    agenda = ctx.services.agenda
-    if agenda is None:
-        raise RuntimeError("the agenda service is not set up")
-    return agenda
+    return ctx.services.agenda
 
 
 def _texts(ctx: CommandContext) -> AgendaTexts:

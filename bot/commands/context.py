@@ -1,20 +1,22 @@
-"""What a command handler is given: the message, its arguments, time, services, and reply()."""
+"""What a handler is given: the event (and a command's arguments), time, services, and reply()."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import markup
 from bot.commands.declare import Command
 from bot.i18n import Catalogue
-from bot.messages import IncomingMessage, Mentions, Message, ReplyTo
+from bot.messages import IncomingMessage, IncomingReaction, Mentions, Message, ReplyTo
 
 if TYPE_CHECKING:
     from bot.services.registry import Services
+
+Event = TypeVar("Event", IncomingMessage, IncomingReaction)
 
 
 class CommandIndex(Protocol):
@@ -73,3 +75,22 @@ class CommandContext:
         """Answer with ready text (and optional HTML, sanitised when rendered)."""
         answer = reply_to(self.message, text, html)
         await self.services.postbox.post(self.session, answer)
+
+
+@dataclass
+class EventContext(Generic[Event]):
+    """A plain reply in a DM or a reaction being handled, inside its own unit of work."""
+
+    event: Event
+    t: Catalogue
+    now: datetime
+    session: AsyncSession
+    services: Services
+
+    @property
+    def sender(self) -> str:
+        return self.event.sender
+
+    @property
+    def room_id(self) -> str:
+        return self.event.room_id

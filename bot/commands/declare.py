@@ -1,4 +1,6 @@
-"""Declared commands: name, words per language, role; help and usage come from the catalogue."""
+"""What a feature module declares to the dispatcher: its commands (name, words per language, role;
+help and usage come from the catalogue), and its handlers of plain replies in a DM and of
+reactions. The application includes each module's router explicitly."""
 
 from __future__ import annotations
 
@@ -8,9 +10,13 @@ from enum import IntEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.commands.context import CommandContext
+    from bot.commands.context import CommandContext, EventContext
+    from bot.messages import IncomingMessage, IncomingReaction
 
 Handler = Callable[["CommandContext"], Awaitable[None]]
+# A reply or reaction handler says whether the event was its business: only then is it claimed.
+ReplyHandler = Callable[["EventContext[IncomingMessage]"], Awaitable[bool]]
+ReactionHandler = Callable[["EventContext[IncomingReaction]"], Awaitable[bool]]
 
 
 class Role(IntEnum):
@@ -48,11 +54,13 @@ class Command:
 
 
 class Router:
-    """The commands of one feature module, included explicitly by the application."""
+    """The commands and event handlers of one feature module, included by the application."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.commands: list[Command] = []
+        self.direct_replies: list[ReplyHandler] = []
+        self.reactions: list[ReactionHandler] = []
 
     def command(
         self,
@@ -71,3 +79,13 @@ class Router:
             return handler
 
         return register
+
+    def direct_reply(self, handler: ReplyHandler) -> ReplyHandler:
+        """Declare the decorated coroutine a handler of plain (non-command) messages in DMs."""
+        self.direct_replies.append(handler)
+        return handler
+
+    def reaction(self, handler: ReactionHandler) -> ReactionHandler:
+        """Declare the decorated coroutine a handler of members' reactions."""
+        self.reactions.append(handler)
+        return handler

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from bot import __version__, markup
+from bot import markup
 from bot.commands.context import CommandContext, CommandIndex
 from bot.commands.declare import Command, Role, Router
 from bot.errors import UsageError
-from bot.storage import outbox
 
 router = Router("meta")
 
@@ -55,11 +54,11 @@ async def ping(ctx: CommandContext) -> None:
 
 @router.command("status", fr="statut", en="status", role=Role.ORGANISER)
 async def status(ctx: CommandContext) -> None:
-    counts = await outbox.counts(ctx.session)
+    summary = await ctx.services.status.summary(ctx.session)
     await ctx.reply(
         "status.summary",
-        version=__version__,
-        pending=counts.get(outbox.PENDING, 0),
-        failed=counts.get(outbox.FAILED, 0),
-        rooms=len(ctx.services.config.rooms),
+        version=summary.version,
+        pending=summary.pending,
+        failed=summary.failed,
+        rooms=summary.rooms,
     )

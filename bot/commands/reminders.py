@@ -94,10 +94,7 @@ def parse_public_id(text: str) -> str:
 
 
 def _service(ctx: CommandContext) -> ReminderService:
-    service = ctx.services.reminders
-    if service is None:
-        raise RuntimeError("the reminder service is not set up")
-    return service
+    return ctx.services.reminders
 
 
 def _when(ctx: CommandContext, text: str) -> Parsed:

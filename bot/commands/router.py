@@ -1,86 +1,66 @@
-"""The dispatcher: finds the declared command, checks role and rate, runs it, answers errors.
+"""The dispatcher: every event members send goes through it, to what the routers declared.
 
-Every command runs in its own unit of work together with the record that its event was
-handled, so a replayed sync never runs it twice. Errors stop here: a ``UserError`` becomes a
-short answer in the caller's language, anything else an answer with a reference while the
-traceback goes to the log.
+A command is found by its word, its role and the sender's rate are checked; a plain message in a
+DM goes to the routers' reply handlers, a reaction to their reaction handlers. Each runs in its
+own unit of work together with the record that its event was handled, so a replayed sync never
+runs it twice. Errors stop here: a ``UserError`` becomes a short answer in the caller's language,
+anything else an answer with a reference while the traceback goes to the log.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from typing import Any
 
-from bot.commands.context import CommandContext, reply_to
-from bot.commands.declare import Command, Role, Router
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import markup
+from bot.commands.context import CommandContext, EventContext
+from bot.commands.declare import Command, ReactionHandler, ReplyHandler, Role, Router
+from bot.commands.invocation import MAX_ARGUMENT_CHARS, parse_invocation, shorten, shortened
 from bot.errors import PermissionDenied, UsageError, UserError
 from bot.i18n import Catalogue, catalogue
-from bot.messages import IncomingMessage
+from bot.messages import IncomingMessage, IncomingReaction, Mentions, Message, ReplyTo
 from bot.metrics import NO_COMMAND, Metrics
 from bot.services.ratelimit import RateLimiter
 from bot.services.registry import Services
 from bot.storage import state
 
 log = logging.getLogger(__name__)
-# Commands are short: longer arguments are refused before any parsing (which they would slow
-# down), and what the bot quotes back of a member's text is cut, so every answer stays short.
-MAX_ARGUMENT_CHARS = 400
-ECHO_CHARS = 80
-_WORD_AND_REST = re.compile(r"(\S+)(.*)", re.DOTALL)
+OK, IGNORED, ALREADY = "ok", "ignored", "already"
 
 
 class AlreadyHandled(Exception):
     """The event was claimed by an earlier run: this run's work is rolled back."""
 
 
+Work = Callable[[AsyncSession, datetime], Awaitable[bool]]
+Event = IncomingMessage | IncomingReaction
+EventHandler = Callable[[EventContext[Any]], Awaitable[bool]]
+
+
 @dataclass(frozen=True)
-class Invocation:
-    """A message read as a command: the word typed and the rest."""
+class Source:
+    """The event being handled: what to claim, and where and how to answer it."""
 
-    word: str
-    args: str
+    room_id: str
+    event_id: str
+    answer_to: ReplyTo | None
 
-
-def strip_reply_fallback(body: str) -> str:
-    """Drop the quoted lines a reply carries before the member's own text.
-
-    The fallback quotes the original line by line, split at line feeds only: a quoted line may
-    hold other line separators (U+2028, form feed...) that must not end the quote."""
-    lines = body.split("\n")
-    while lines and lines[0].startswith(">"):
-        lines.pop(0)
-    return "\n".join(lines).strip()
-
-
-def shorten(text: str, limit: int = ECHO_CHARS) -> str:
-    """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def shortened(params: dict[str, Any]) -> dict[str, Any]:
-    """An error's parameters with the member's long texts cut before they are quoted back."""
-    return {key: shorten(v) if isinstance(v, str) else v for key, v in params.items()}
-
-
-def parse_invocation(body: str, prefix: str) -> Invocation | None:
-    """``!word rest`` -> Invocation("word", "rest"); None when the text is not a command.
-
-    Any white space ends the word (a tab, or a no-break space pasted from a document)."""
-    text = strip_reply_fallback(body)
-    if not text.startswith(prefix):
-        return None
-    found = _WORD_AND_REST.match(text, len(prefix))
-    if found is None or not found[1][0].isalpha():
-        return None
-    return Invocation(found[1].lower(), found[2].strip())
+    @classmethod
+    def of(cls, message: IncomingMessage) -> Source:
+        return cls(
+            message.room_id, message.event_id, ReplyTo(message.event_id, message.thread_root)
+        )
 
 
 class Dispatcher:
-    """Routes incoming messages to declared commands."""
+    """Routes members' events to what the included routers declared."""
 
     def __init__(
         self, services: Services, limiter: RateLimiter, metrics: Metrics | None = None
@@ -91,16 +71,18 @@ class Dispatcher:
         self.prefix = services.config.commands.prefix
         self.default_language = services.config.language
         self.commands: list[Command] = []
+        self.direct_replies: list[ReplyHandler] = []
+        self.reactions: list[ReactionHandler] = []
         self._by_word: dict[str, tuple[Command, str]] = {}
-        # Plain (non-command) messages in direct conversations, e.g. "oui" to an offer.
-        self.direct_replies: Callable[[IncomingMessage], Awaitable[None]] | None = None
 
     def include(self, *routers: Router) -> None:
-        """Add the commands of each router; a word used twice is a programming error."""
+        """Add the declarations of each router; a word used twice is a programming error."""
         for router in routers:
             for command in router.commands:
                 self._index(command)
                 self.commands.append(command)
+            self.direct_replies += router.direct_replies
+            self.reactions += router.reactions
 
     def _index(self, command: Command) -> None:
         entries = [(word, lang) for lang, word in command.words.items()]
@@ -113,12 +95,14 @@ class Dispatcher:
     def lookup(self, word: str) -> tuple[Command, str] | None:
         return self._by_word.get(word.lower())
 
+    # --- what arrives --------------------------------------------------------------------------
+
     async def handle(self, message: IncomingMessage) -> None:
-        """Handle one incoming text message (most are not commands and are ignored)."""
+        """Handle one text message: a command, a plain reply in a DM, or nothing for the bot."""
         invocation = parse_invocation(message.body, self.prefix)
         if invocation is None:
-            if message.is_direct and self.direct_replies is not None:
-                await self.direct_replies(message)
+            if message.is_direct:
+                await self._direct_reply(message)
             return
         found = self.lookup(invocation.word)
         language = found[1] if found else self.default_language
@@ -129,9 +113,51 @@ class Dispatcher:
         if found is None:
             self.metrics.command(NO_COMMAND, "unknown")
             word = shorten(invocation.word)
-            await self._answer(message, t("router.unknown", prefix=self.prefix, word=word))
+            await self._answer(
+                Source.of(message), t("router.unknown", prefix=self.prefix, word=word)
+            )
             return
-        await self._run(message, found[0], invocation.args, t)
+        await self._command(message, found[0], invocation.args, t)
+
+    async def handle_reaction(self, reaction: IncomingReaction) -> None:
+        """Offer a member's reaction to the reaction handlers, until one takes it."""
+        source = Source(reaction.room_id, reaction.event_id, None)
+        await self._offer(reaction, source, self.reactions, "reaction")
+
+    async def handle_undecryptable(self, message: IncomingMessage) -> None:
+        """In a direct conversation, ask the member to send again; elsewhere the log is enough."""
+        if not message.is_direct:
+            return
+        t = catalogue(self.default_language)
+        answer = _reply(Source.of(message), t("crypto.undecryptable"))
+        async with self.services.db.session() as session:
+            await self.services.postbox.post(session, answer, dedupe_key=f"utd:{message.event_id}")
+
+    async def _direct_reply(self, message: IncomingMessage) -> None:
+        """Offer a plain DM message to the reply handlers, until one takes it."""
+        await self._offer(message, Source.of(message), self.direct_replies, "DM reply")
+
+    async def _offer(
+        self, event: Event, source: Source, handlers: Sequence[EventHandler], what: str
+    ) -> None:
+        """Each handler in turn, in its own unit of work, until one says the event was its."""
+        t = catalogue(self.default_language)
+        for handler in handlers:
+            work = partial(self._event_work, handler, event, t)
+            if await self._guarded(source, t, work, what) != IGNORED:
+                return
+
+    async def _event_work(
+        self,
+        handler: EventHandler,
+        event: Event,
+        t: Catalogue,
+        session: AsyncSession,
+        now: datetime,
+    ) -> bool:
+        return await handler(EventContext(event, t, now, session, self.services))
+
+    # --- commands ------------------------------------------------------------------------------
 
     async def _within_rate(self, message: IncomingMessage, t: Catalogue) -> bool:
         """Spend one of the sender's tokens; tell them once when they run out."""
@@ -140,39 +166,10 @@ class Dispatcher:
         log.info("rate limit reached by %s in %s", message.sender, message.room_id)
         if self.limiter.should_warn(message.sender):
             seconds = max(1, round(self.limiter.retry_after(message.sender)))
-            await self._answer(message, t("router.rate_limited", seconds=seconds))
+            await self._answer(Source.of(message), t("router.rate_limited", seconds=seconds))
         return False
 
-    async def _run(
-        self, message: IncomingMessage, command: Command, args: str, t: Catalogue
-    ) -> None:
-        try:
-            if len(args) > MAX_ARGUMENT_CHARS:
-                raise UsageError("router.too_long", chars=len(args), limit=MAX_ARGUMENT_CHARS)
-            await self._run_handler(message, command, args, t)
-            self.metrics.command(command.name, "ok")
-        except AlreadyHandled:
-            log.debug("event %s was already handled", message.event_id)
-        except UsageError as error:
-            self.metrics.command(command.name, "usage_error")
-            await self._answer(message, self._usage_answer(command, error, t))
-        except UserError as error:
-            outcome = "denied" if isinstance(error, PermissionDenied) else "user_error"
-            self.metrics.command(command.name, outcome)
-            await self._answer(message, t(error.key, **shortened(error.params)))
-        except Exception:
-            self.metrics.command(command.name, "internal_error")
-            ref = secrets.token_hex(4)
-            log.exception(
-                "command %s failed (ref %s, event %s, room %s)",
-                command.name,
-                ref,
-                message.event_id,
-                message.room_id,
-            )
-            await self._answer(message, t("router.internal_error", ref=ref))
-
-    async def _run_handler(
+    async def _command(
         self, message: IncomingMessage, command: Command, args: str, t: Catalogue
     ) -> None:
         """Run the handler; its work and the event's claim commit together, or not at all.
@@ -181,18 +178,25 @@ class Dispatcher:
         database holds no connection meanwhile; a replayed event loses the claim and its
         work is rolled back.
         """
-        services = self.services
-        now = services.clock.now()
-        async with services.db.session() as session:
-            organiser = await services.permissions.is_organiser(message.sender)
+
+        async def work(session: AsyncSession, now: datetime) -> bool:
+            if len(args) > MAX_ARGUMENT_CHARS:
+                raise UsageError("router.too_long", chars=len(args), limit=MAX_ARGUMENT_CHARS)
+            organiser = await self.services.permissions.is_organiser(message.sender)
             if command.role is Role.ORGANISER and not organiser:
                 raise PermissionDenied()
             ctx = CommandContext(
-                message, command, args, t, now, session, services, organiser, self.prefix, self
-            )
+                message, command, args, t, now, session, self.services, organiser, self.prefix,
+                self,
+            )  # fmt: skip
             await command.handler(ctx)
-            if not await state.claim_event(session, message.event_id, message.room_id, now):
-                raise AlreadyHandled(message.event_id)
+            return True
+
+        outcome = await self._guarded(
+            Source.of(message), t, work, f"command {command.name}", command
+        )
+        if outcome != ALREADY:
+            self.metrics.command(command.name, outcome)
 
     def _usage_answer(self, command: Command, error: UsageError, t: Catalogue) -> str:
         usage = self.usage_line(command, t)
@@ -205,9 +209,57 @@ class Dispatcher:
         word = self.prefix + command.word(t.language)
         return f"{word} {arguments}".strip()
 
-    async def _answer(self, message: IncomingMessage, text: str) -> None:
-        """Send an answer that is not part of a command's own work, once per event."""
+    # --- the one wrapper: unit of work, claim, error boundary ----------------------------------
+
+    async def _guarded(
+        self, source: Source, t: Catalogue, work: Work, what: str, command: Command | None = None
+    ) -> str:
+        """Run ``work`` in one unit of work with the event's claim (when it did something);
+        every error ends here as an answer. The outcome, for the metrics."""
+        try:
+            return OK if await self._unit(source, work) else IGNORED
+        except AlreadyHandled:
+            log.debug("event %s was already handled", source.event_id)
+            return ALREADY
+        except UsageError as error:
+            text = self._usage_answer(command, error, t) if command else _said(error, t)
+            await self._answer(source, text)
+            return "usage_error"
+        except UserError as error:
+            await self._answer(source, _said(error, t))
+            return "denied" if isinstance(error, PermissionDenied) else "user_error"
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception(
+                "%s failed (ref %s, event %s, room %s)", what, ref, source.event_id, source.room_id
+            )
+            await self._answer(source, t("router.internal_error", ref=ref))
+            return "internal_error"
+
+    async def _unit(self, source: Source, work: Work) -> bool:
+        """Whether ``work`` acted; if it did, its writes and the claim commit together."""
+        services = self.services
+        now = services.clock.now()
+        async with services.db.session() as session:
+            if not await work(session, now):
+                return False
+            if not await state.claim_event(session, source.event_id, source.room_id, now):
+                raise AlreadyHandled(source.event_id)
+        return True
+
+    async def _answer(self, source: Source, text: str) -> None:
+        """Send an answer that is not part of a handler's own work, once per event."""
         now = self.services.clock.now()
         async with self.services.db.session() as session:
-            if await state.claim_event(session, message.event_id, message.room_id, now):
-                await self.services.postbox.post(session, reply_to(message, text))
+            if await state.claim_event(session, source.event_id, source.room_id, now):
+                await self.services.postbox.post(session, _reply(source, text))
+
+
+def _said(error: UserError, t: Catalogue) -> str:
+    """A user error in the caller's language, the member's long texts cut."""
+    return t(error.key, **shortened(error.params))
+
+
+def _reply(source: Source, text: str) -> Message:
+    """An answer in the event's room, replying to it (in its thread) when it was a message."""
+    return Message(source.room_id, text, markup.lines(text), source.answer_to, Mentions())

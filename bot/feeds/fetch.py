@@ -16,6 +16,17 @@ import aiohttp
 from aiohttp import hdrs
 
 from bot.clock import Clock, SystemClock
+from bot.errors import (
+    ExceptionTypes,
+    FeedRedirected,
+    FeedRefused,
+    FeedTimeout,
+    FeedTooLarge,
+    FeedUnreachable,
+    FetchError,
+    Translate,
+    map_exceptions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +37,6 @@ ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;
 _DELTA_SECONDS = re.compile(r"[0-9]+")
 
 FetchStatus = Literal["not_modified", "unchanged", "fetched"]
-FetchErrorKind = Literal["network", "timeout", "http_4xx", "http_5xx", "too_large", "redirects"]
 
 
 @dataclass(frozen=True)
@@ -47,23 +57,6 @@ class FetchResult:
     validators: Validators
     http_status: int
     content_type: str | None = None
-
-
-class FetchError(Exception):
-    """A failed fetch, with what the backoff needs: its kind and the server's Retry-After."""
-
-    def __init__(
-        self,
-        kind: FetchErrorKind,
-        message: str,
-        *,
-        http_status: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(f"{kind}: {message}")
-        self.kind: FetchErrorKind = kind
-        self.http_status = http_status
-        self.retry_after = retry_after
 
 
 def user_agent(version: str, contact: str | None) -> str:
@@ -135,23 +128,34 @@ class FeedFetcher:
         self._max_redirects = max_redirects
         self._clock: Clock = clock or SystemClock()
 
+    def limited(self, *, timeout: float, max_bytes: int) -> FeedFetcher:
+        """This fetcher (same session, agent and clock) with one feed's own limits."""
+        return FeedFetcher(
+            self._session,
+            user_agent=self._user_agent,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            max_redirects=self._max_redirects,
+            clock=self._clock,
+        )
+
     async def fetch(self, url: str, previous: Validators) -> FetchResult:
         """GET ``url`` conditionally; raise ``FetchError`` for anything but 2xx or 304."""
         try:
-            async with asyncio.timeout(self._timeout):
-                return await self._get(url, previous)
+            with map_exceptions(self._errors()):
+                async with asyncio.timeout(self._timeout):
+                    return await self._get(url, previous)
         except FetchError as error:
             log.info("feed %s: fetch failed (%s)", url, error)
             raise
-        except TimeoutError as error:
-            log.info("feed %s: timed out after %.1f s", url, self._timeout)
-            raise FetchError("timeout", f"no answer within {self._timeout} s") from error
-        except aiohttp.TooManyRedirects as error:
-            log.info("feed %s: too many redirects", url)
-            raise FetchError("redirects", f"more than {self._max_redirects}") from error
-        except (aiohttp.ClientError, OSError, ValueError) as error:
-            log.info("feed %s: network error %s", url, type(error).__name__)
-            raise FetchError("network", type(error).__name__) from error
+
+    def _errors(self) -> dict[ExceptionTypes, Translate]:
+        """What aiohttp's failures mean for a feed (the first match wins)."""
+        return {
+            TimeoutError: lambda _: FeedTimeout(f"no answer within {self._timeout} s"),
+            aiohttp.TooManyRedirects: lambda _: FeedRedirected(f"more than {self._max_redirects}"),
+            (aiohttp.ClientError, OSError, ValueError): lambda e: FeedUnreachable(type(e).__name__),
+        }
 
     async def _get(self, url: str, previous: Validators) -> FetchResult:
         """One request, answered by status."""
@@ -191,25 +195,23 @@ class FeedFetcher:
         if 200 <= status < 300:
             return
         if 300 <= status < 400:
-            raise FetchError("redirects", f"HTTP {status} not followed", http_status=status)
-        kind: FetchErrorKind = "http_5xx" if status >= 500 else "http_4xx"
+            raise FeedRedirected(f"HTTP {status} not followed", http_status=status)
         header = response.headers.get(hdrs.RETRY_AFTER)
-        retry_after = retry_after_seconds(header, self._now(response))
-        raise FetchError(kind, f"HTTP {status}", http_status=status, retry_after=retry_after)
+        raise FeedRefused(status, retry_after=retry_after_seconds(header, self._now(response)))
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
         """Read the body in chunks, refusing it (and closing the connection) past ``max_bytes``."""
         declared = response.content_length
         if declared is not None and declared > self._max_bytes:
             response.close()
-            raise FetchError("too_large", f"declares {declared} bytes", http_status=response.status)
+            raise FeedTooLarge(f"declares {declared} bytes", http_status=response.status)
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_chunked(CHUNK_BYTES):
             size += len(chunk)
             if size > self._max_bytes:
                 response.close()
-                raise FetchError("too_large", f"over {self._max_bytes} bytes", http_status=200)
+                raise FeedTooLarge(f"over {self._max_bytes} bytes", http_status=200)
             chunks.append(chunk)
         return b"".join(chunks)
 

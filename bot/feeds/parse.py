@@ -11,13 +11,11 @@ from typing import Any
 
 import feedparser
 
+from bot.errors import FeedParseError
+
 BOZO_CHARS = 200
 # Without a Content-Type feedparser flags every feed as bozo; XML lets the prolog name the charset.
 DEFAULT_CONTENT_TYPE = "application/xml"
-
-
-class FeedParseError(Exception):
-    """The body is not a feed: no usable entry, and feedparser found it malformed or empty."""
 
 
 @dataclass(frozen=True)

@@ -9,17 +9,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import __version__
 from bot.config import AnnouncementsConfig, Config, FeedConfig
-from bot.feeds.fetch import FeedFetcher, Validators, user_agent
+from bot.feeds.fetch import Validators
 from bot.feeds.normalise import FeedItem, NormaliseRules
 from bot.feeds.plan import ItemStatus, Known, PollPolicy, plan_poll, stale
 from bot.feeds.record import as_known
 from bot.feeds.settings import FeedSettings
-from bot.feeds.watch import read_batch
+from bot.feeds.watch import Fetcher, read_batch
 from bot.i18n import Catalogue, catalogue
 from bot.services.announcements import Announcer
 from bot.storage import feeds
@@ -51,14 +49,12 @@ def settings_for(config: Config | None, target: str) -> FeedSettings:
     return FeedSettings(target, target, 300.0, rules, PollPolicy())
 
 
-async def fetch_items(target: str, settings: FeedSettings, contact: str | None) -> list[FeedItem]:
-    """The normalised items of a feed URL or file; raises FetchError or FeedParseError."""
+async def fetch_items(target: str, settings: FeedSettings, fetcher: Fetcher) -> list[FeedItem]:
+    """The normalised items of a feed URL or file; raises a ``FeedError`` (or ``OSError``)."""
     if not target.startswith(("http://", "https://")):
         body = await asyncio.to_thread(Path(target).read_bytes)
         return await asyncio.to_thread(read_batch, body, target, None, settings.rules)
-    async with aiohttp.ClientSession() as http:
-        fetcher = FeedFetcher(http, user_agent=user_agent(__version__, contact))
-        result = await fetcher.fetch(target, Validators())
+    result = await fetcher.fetch(target, Validators())
     assert result.body is not None  # an unconditional fetch always carries the body
     return await asyncio.to_thread(
         read_batch, result.body, target, result.content_type, settings.rules

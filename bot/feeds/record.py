@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.feeds.normalise import FeedItem
 from bot.feeds.plan import ItemStatus, Known, Plan, PollPolicy, plan_poll, unique
-from bot.messages import Postbox
+from bot.messages import Audience, Postbox
 from bot.services.announcements import Announcer
 from bot.storage import deliveries, feeds
 from bot.storage.deliveries import DeliveryView
@@ -26,14 +26,6 @@ from bot.storage.feeds import FeedState, IndexEntry, ItemRecord
 log = logging.getLogger(__name__)
 
 MIN_KEEP = 50  # items kept per feed for dedupe, at least; more when the feed is larger
-
-
-@dataclass(frozen=True)
-class Audience:
-    """Where announcements go, and where organisers are told about a feed."""
-
-    rooms: Sequence[str]
-    organisers: Sequence[str]
 
 
 @dataclass

@@ -5,46 +5,37 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import __version__
 from bot.clock import Clock
-from bot.config import Config
+from bot.errors import FeedError
 from bot.feeds.fetch import (
-    FeedFetcher,
-    FetchError,
     FetchResult,
     Validators,
     next_delay,
-    user_agent,
 )
 from bot.feeds.normalise import (
     FeedItem,
     NormaliseRules,
     normalise_entries,
 )
-from bot.feeds.parse import FeedParseError, parse_feed
+from bot.feeds.parse import parse_feed
 from bot.feeds.record import (
-    Audience,
-    NewsletterFanOut,
     PollContext,
     PollRecorder,
     PollReport,
 )
 from bot.feeds.settings import FeedSettings
-from bot.i18n import catalogue
-from bot.messages import Postbox
+from bot.messages import Audience
 from bot.metrics import Metrics
-from bot.services.announcements import Announcer
 from bot.storage import feeds
 from bot.storage.db import Database
 from bot.storage.feeds import FeedState, IndexEntry
-from bot.supervise import TaskSet
+from bot.supervise import TaskSet, pause
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +67,7 @@ class FeedWatcher:
         fetcher: Fetcher,
         recorder: PollRecorder,
         clock: Clock,
-        audience: Callable[[], Audience],
+        audience: Audience,
         rng: random.Random | None = None,
         metrics: Metrics | None = None,
     ) -> None:
@@ -110,10 +101,8 @@ class FeedWatcher:
     async def _classified_poll(self) -> PollReport:
         try:
             return await self._poll()
-        except FetchError as error:
+        except FeedError as error:
             return await self._failed(error.kind, str(error), error.retry_after)
-        except FeedParseError as error:
-            return await self._failed("parse", str(error), None)
         except Exception as error:
             log.exception("feed %s: poll failed unexpectedly", self.url)
             return await self._failed("internal", type(error).__name__, None)
@@ -173,7 +162,7 @@ class FeedWatcher:
     ) -> PollContext:
         settings = self.settings
         return PollContext(
-            state, state.polls + 1, now, settings.label, settings.policy, self.audience(),
+            state, state.polls + 1, now, settings.label, settings.policy, self.audience,
             check_deferred=self._deferred_waiting, check_edits=self._edits_owed, index=index,
         )  # fmt: skip
 
@@ -202,7 +191,7 @@ class FeedWatcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Poll when due until ``stop`` is set; a failing poll never ends the loop."""
         delay = await self._initial_delay()
-        while not await _stopped(stop, delay):
+        while not await pause(stop, delay):
             try:
                 delay = (await self.poll_once()).next_delay
             except Exception:
@@ -220,15 +209,6 @@ class FeedWatcher:
         if state is None or state.next_poll_at is None:
             return 0.0
         return max(0.0, (state.next_poll_at - self.clock.now()).total_seconds())
-
-
-async def _stopped(stop: asyncio.Event, delay: float) -> bool:
-    """Wait ``delay`` seconds or until ``stop``; whether to stop."""
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=max(0.0, delay))
-    except TimeoutError:
-        return stop.is_set()
-    return True
 
 
 def _validators(validators: Validators) -> tuple[str | None, str | None, str | None]:
@@ -255,57 +235,21 @@ def _log_report(report: PollReport) -> None:
 class FeedWatchers:
     """Every feed's watcher, each in its own task: a slow or failing feed delays no other."""
 
-    def __init__(self, watchers: Sequence[FeedWatcher]) -> None:
+    def __init__(self, watchers: Sequence[FeedWatcher], *, grace: float = 1.0) -> None:
         self.watchers = list(watchers)
         self.tasks = TaskSet()
-        self._stop = asyncio.Event()
+        self.grace = grace
 
-    def start(self) -> None:
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run every watcher until ``stop``; a poll still running ``grace`` seconds later is
+        cancelled, which is safe: its unit of work rolls back and the next start polls again."""
         for watcher in self.watchers:
-            self.tasks.spawn(watcher.run(self._stop), name=f"feed:{watcher.url}")
-
-    async def stop(self, grace: float = 1.0) -> None:
-        """End every loop; a poll still running after ``grace`` seconds is cancelled, which is
-        safe: its unit of work rolls back and the next start polls again."""
-        self._stop.set()
-        await self.tasks.drain(timeout=grace)
+            self.tasks.spawn(watcher.run(stop), name=f"feed:{watcher.url}")
+        try:
+            await stop.wait()
+        finally:
+            await self.tasks.drain(timeout=self.grace)
 
     async def poll_now(self) -> list[PollReport]:
         """Poll every feed at once (the scheduled polls go on as before)."""
         return list(await asyncio.gather(*(watcher.poll_once() for watcher in self.watchers)))
-
-
-def build_watchers(
-    config: Config,
-    *,
-    db: Database,
-    postbox: Postbox,
-    clock: Clock,
-    http: aiohttp.ClientSession,
-    audience: Callable[[], Audience],
-    metrics: Metrics | None = None,
-    newsletter: NewsletterFanOut | None = None,
-) -> FeedWatchers:
-    """A watcher per configured feed, sharing one HTTP session, announcer and recorder."""
-    settings = config.announcements
-    announcer = Announcer(settings, catalogue(config.language), config.tz)
-    recorder = PollRecorder(
-        postbox, announcer, date_notice=settings.date_change_notice, newsletter=newsletter
-    )
-    agent = user_agent(__version__, config.contact)
-    watchers = []
-    for feed in config.feeds:
-        fetcher = FeedFetcher(
-            http,
-            user_agent=agent,
-            timeout=feed.timeout_seconds,
-            max_bytes=feed.max_bytes,
-            clock=clock,
-        )
-        feed_settings = FeedSettings.from_config(feed, config.tz, settings.summary_chars)
-        watcher = FeedWatcher(
-            feed_settings, db=db, fetcher=fetcher, recorder=recorder, clock=clock,
-            audience=audience, metrics=metrics,
-        )  # fmt: skip
-        watchers.append(watcher)
-    return FeedWatchers(watchers)

@@ -10,11 +10,10 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp
 from nio import (
     AsyncClient,
     DirectRoomsResponse,
@@ -23,7 +22,9 @@ from nio import (
     RoomVisibility,
 )
 
-from bot.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.errors import HomeserverUnreachable, PermanentDeliveryError
+from bot.matrix.transport import homeserver_errors
+from bot.messages import Audience
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +43,13 @@ class DirectRooms:
         self,
         client: AsyncClient,
         *,
-        shared_rooms: Callable[[], Iterable[str]],
+        hub: Audience,
         next_sync: Callable[[], Awaitable[None]],
         left: Callable[[str], bool] = lambda room_id: False,
         encrypted: bool = True,
     ) -> None:
         self.client = client
-        self.shared_rooms = shared_rooms
+        self.hub = hub
         self.next_sync = next_sync
         self.left = left
         self.encrypted = encrypted
@@ -60,7 +61,7 @@ class DirectRooms:
     def is_private(self, room_id: str, user_id: str) -> bool:
         """The room holds (joined or invited) only the bot and ``user_id``; no hub room."""
         room = self.client.rooms.get(room_id)
-        if room is None or self.left(room_id) or room_id in set(self.shared_rooms()):
+        if room is None or self.left(room_id) or room_id in self.hub.shared:
             return False
         return set(room.users) == {self.user_id, user_id}
 
@@ -90,9 +91,10 @@ class DirectRooms:
     async def _direct_map(self) -> dict[str, list[str]]:
         """The bot's ``m.direct`` account data (empty when never set or unreadable)."""
         try:
-            response = await self.client.list_direct_rooms()
-        except (aiohttp.ClientError, TimeoutError) as error:
-            log.warning("m.direct unreadable: %s", type(error).__name__)
+            with homeserver_errors():
+                response = await self.client.list_direct_rooms()
+        except HomeserverUnreachable as error:
+            log.warning("m.direct unreadable: %s", error)
             return {}
         if not isinstance(response, DirectRoomsResponse):
             return {}
@@ -100,7 +102,7 @@ class DirectRooms:
 
     async def _create(self, user_id: str, marked: dict[str, list[str]]) -> str:
         """Create an (encrypted) DM inviting the member, record it, wait until it is synced."""
-        try:
+        with homeserver_errors():
             response = await self.client.room_create(
                 visibility=RoomVisibility.private,
                 is_direct=True,
@@ -108,8 +110,6 @@ class DirectRooms:
                 preset=RoomPreset.trusted_private_chat,
                 initial_state=[ENCRYPTION_STATE] if self.encrypted else [],
             )
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise TransientDeliveryError(type(error).__name__) from error
         if not isinstance(response, RoomCreateResponse):
             raise PermanentDeliveryError(f"room creation refused: {response}")
         room_id = str(response.room_id)
@@ -124,10 +124,11 @@ class DirectRooms:
         path = f"/_matrix/client/v3/user/{quote(self.user_id, safe='')}/account_data/m.direct"
         headers = {"Authorization": f"Bearer {self.client.access_token}"}
         try:
-            response = await self.client.send("PUT", path, json.dumps(marked), headers=headers)
-            response.release()
-        except (aiohttp.ClientError, TimeoutError) as error:
-            log.warning("m.direct not updated: %s", type(error).__name__)
+            with homeserver_errors():
+                response = await self.client.send("PUT", path, json.dumps(marked), headers=headers)
+                response.release()
+        except HomeserverUnreachable as error:
+            log.warning("m.direct not updated: %s", error)
 
     async def _until_synced(self, room_id: str, user_id: str) -> None:
         """Wait (bounded) until the sync brought the room and the invite: sends need both."""

@@ -9,13 +9,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from nio import AsyncClient, UploadResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import TransientDeliveryError
 from bot.matrix.postbox import MatrixPostbox
 from bot.matrix.render import EVENT_TYPE
+from bot.matrix.transport import homeserver_errors
 from bot.messages import Document, Uploaded
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class MatrixFiles:
         """Store the document (encrypted when the room is); network I/O, no database."""
         room = self.client.rooms.get(room_id)
         encrypt = bool(room is not None and room.encrypted)
-        try:
+        with homeserver_errors():
             async with asyncio.timeout(UPLOAD_TIMEOUT_SECONDS):
                 response, keys = await self.client.upload(
                     io.BytesIO(document.data),
@@ -67,8 +67,6 @@ class MatrixFiles:
                     encrypt=encrypt,
                     filesize=len(document.data),
                 )
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise TransientDeliveryError(type(error).__name__) from error
         if not isinstance(response, UploadResponse):
             raise TransientDeliveryError(f"upload refused: {response}")
         log.info("uploaded %d bytes for %s (encrypted: %s)", len(document.data), room_id, encrypt)

@@ -1,9 +1,12 @@
-"""The services' way to send: render the message, write the outbox row, wake the sender."""
+"""The sending edge, where every message enters: rendered for Matrix, written to the outbox in
+the caller's unit of work (to the room an upgraded room became), handed to the sender on commit.
+
+The sender (``bot.matrix.sender``) is where every message leaves; nothing else sends."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,24 +16,26 @@ from bot.clock import Clock
 from bot.matrix.render import render
 from bot.matrix.sender import Sender
 from bot.messages import Message
-from bot.storage import outbox, state
+from bot.storage import outbox
 from bot.storage.outbox import OutboxEntry
 
 _COMMITTED = "ssphub.outbox.committed"
 
 
-class MatrixPostbox:
-    """Queues messages in the caller's unit of work; the sender is woken once it commits."""
+class Redirects(Protocol):
+    """Where a message for a room goes now that rooms may have been upgraded (``HubRooms``)."""
 
-    def __init__(self, clock: Clock, sender: Sender | None) -> None:
+    async def follow(self, session: AsyncSession, room_id: str) -> str: ...
+
+
+class MatrixPostbox:
+    """Queues messages in the caller's unit of work; the sender is woken once it commits (no
+    sender: the rows wait for the next start, as in tests that read the outbox)."""
+
+    def __init__(self, clock: Clock, sender: Sender | None, redirects: Redirects) -> None:
         self.clock = clock
         self.sender = sender
-        self._redirects: dict[str, str] | None = None
-
-    def room_upgraded(self, old_room_id: str, new_room_id: str) -> None:
-        """Send what is meant for ``old_room_id`` to ``new_room_id`` from now on."""
-        if self._redirects is not None:
-            self._redirects[old_room_id] = new_room_id
+        self.redirects = redirects
 
     async def post(
         self,
@@ -56,11 +61,9 @@ class MatrixPostbox:
         bulk: bool = False,
     ) -> int:
         """Queue ready event content (a file, for instance); the outbox id."""
-        if self._redirects is None:  # read once; later upgrades arrive via room_upgraded()
-            self._redirects = await state.redirects(session)
         entry = await outbox.enqueue(
             session,
-            room_id=state.follow(self._redirects, room_id),
+            room_id=await self.redirects.follow(session, room_id),
             event_type=event_type,
             content=content,
             now=self.clock.now(),
@@ -80,12 +83,10 @@ class MatrixPostbox:
     ) -> dict[str, int]:
         """Queue many messages, each with its dedupe key, in a few statements; the outbox ids
         of those written now, by key (a key used before writes nothing)."""
-        if self._redirects is None:
-            self._redirects = await state.redirects(session)
         rows = []
         for message, key in messages:
             event_type, content = render(message)
-            room_id = state.follow(self._redirects, message.room_id)
+            room_id = await self.redirects.follow(session, message.room_id)
             rows.append(outbox.NewRow(room_id, event_type, content, key))
         written = await outbox.enqueue_many(session, rows, now=self.clock.now(), bulk=bulk)
         for entry in written:

@@ -9,7 +9,6 @@ transaction id again and the homeserver answers with the event it already has.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from datetime import timedelta
@@ -26,6 +25,7 @@ from bot.metrics import Metrics
 from bot.storage import outbox
 from bot.storage.db import Database
 from bot.storage.outbox import OutboxEntry
+from bot.supervise import pause
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,6 @@ class Sender:
         self._slots = asyncio.Semaphore(concurrency)
         self._last_send: dict[str, float] = {}
         self._wake = asyncio.Event()
-        self._stopping = False
         self._submitted: list[OutboxEntry] = []
         self._busy_rooms: set[str] | None = None  # rooms with pending rows at the last flush
         self.sent_count = 0
@@ -88,20 +87,13 @@ class Sender:
         self._submitted.extend(entries)
         self._wake.set()
 
-    async def run(self) -> None:
-        """Send until ``stop()``; sleeps until the next row is due or ``wake()`` is called."""
-        while not self._stopping:
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send until ``stop``; sleeps until the next row is due or ``wake()`` is called."""
+        while not stop.is_set():
             self._wake.clear()
             await self.send_submitted()
-            delay = await self.flush()
-            if self._stopping:
+            if await pause(stop, await self.flush(), self._wake):
                 break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
 
     async def send_submitted(self) -> None:
         """Send each submitted row at once when it is surely its room's oldest pending row.

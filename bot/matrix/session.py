@@ -10,16 +10,12 @@ from pathlib import Path
 
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, WhoamiResponse
 
-from bot.errors import BotError
+from bot.errors import LoginFailed
 
 log = logging.getLogger(__name__)
 
 SESSION_FILE = "session.json"
 STORE_DIR = "crypto"
-
-
-class LoginFailed(BotError):
-    """The homeserver refused the bot's credentials."""
 
 
 @dataclass(frozen=True)
@@ -157,3 +153,7 @@ class Session:
 
     def _credentials(self, device_id: str, access_token: str) -> Credentials:
         return Credentials(self.settings.homeserver, self.settings.user_id, device_id, access_token)
+
+
+Client = AsyncClient
+"""The logged-in Matrix client, as the rest of the bot names it (only bot.matrix imports nio)."""

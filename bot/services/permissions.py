@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Protocol
+
+from bot.messages import Audience
 
 
 class RoomPowers(Protocol):
@@ -31,13 +33,13 @@ class Permissions:
     def __init__(
         self,
         organisers: Iterable[str],
-        rooms: Callable[[], Iterable[str]],
+        hub: Audience,
         powers: RoomPowers,
         *,
         threshold: int = 50,
     ) -> None:
         self.organisers = frozenset(organisers)
-        self.rooms = rooms
+        self.hub = hub
         self.powers = powers
         self.threshold = threshold
         self._creators: dict[str, set[str]] = {}
@@ -45,7 +47,7 @@ class Permissions:
     async def is_organiser(self, user_id: str) -> bool:
         if user_id in self.organisers:
             return True
-        for room_id in self.rooms():
+        for room_id in self.hub.rooms:
             if await self._powerful_in(room_id, user_id):
                 return True
         return False

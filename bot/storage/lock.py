@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bot.clock import Clock
+from bot.supervise import pause
 
 log = logging.getLogger(__name__)
 
@@ -208,9 +209,13 @@ async def alone(database_url: str, work: Callable[[], Awaitable[None]]) -> bool:
     return True
 
 
-async def watch(lock: InstanceLock, clock: Clock, lost: asyncio.Event, every: float = 10.0) -> None:
-    """Check every ``every`` seconds that the lock is still ours; set ``lost`` when it is not."""
-    while await lock.held():
-        await clock.sleep(every)
-    log.critical("lost %s: another instance may take over; stopping", lock.description)
-    lost.set()
+async def watch(
+    lock: InstanceLock, lost: asyncio.Event, stop: asyncio.Event, *, every: float = 10.0
+) -> None:
+    """Check every ``every`` seconds, until ``stop``, that the lock is still ours; set ``lost``
+    when it is not."""
+    while not await pause(stop, every):
+        if not await lock.held():
+            log.critical("lost %s: another instance may take over; stopping", lock.description)
+            lost.set()
+            return

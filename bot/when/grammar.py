@@ -10,14 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
+from bot.errors import BadTime
 from bot.when import words as w
 
 DEFAULT_TIME = time(9, 0)
 """Time of day meant when only a day is given: ``demain``, ``3 décembre``, ``chaque lundi``."""
-
-
-class BadTime(ValueError):
-    """A time of day that cannot be: ``25h``, ``9h75``, ``13pm``."""
 
 
 @dataclass(frozen=True)

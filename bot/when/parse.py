@@ -10,9 +10,9 @@ from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.errors import UsageError
+from bot.errors import BadTime, UsageError
 from bot.when import grammar
-from bot.when.grammar import DEFAULT_TIME, BadTime, Found
+from bot.when.grammar import DEFAULT_TIME, Found
 
 if TYPE_CHECKING:
     from dateparser.date import DateDataParser

@@ -13,15 +13,11 @@ from bot.commands.router import Dispatcher
 from bot.config import parse_config
 from bot.feeds.normalise import ItemKind
 from bot.i18n import LANGUAGES, catalogue
-from bot.matrix.postbox import MatrixPostbox
 from bot.messages import IncomingMessage
-from bot.services.agenda import Agenda
-from bot.services.permissions import Permissions
 from bot.services.ratelimit import RateLimiter
-from bot.services.registry import Services
 from bot.storage.db import Database
 from bot.storage.models import EventRow, OutboxRow
-from tests.commands.test_reminders import NoPowers
+from tests import factory
 from tests.fakes import FakeClock
 from tests.services.agenda.rig import (
     DARES,
@@ -29,7 +25,6 @@ from tests.services.agenda.rig import (
     NEWSLETTER_FEED,
     NOW,
     ORGANISER,
-    PARIS,
     fixture_items,
     store_event_feed,
     store_items,
@@ -51,9 +46,7 @@ organisers: ["{ORGANISER}"]
 """
     config = parse_config(text, source="test.yaml", environ={})
     clock = FakeClock(NOW)
-    permissions = Permissions(config.organisers, lambda: [], NoPowers())
-    postbox = MatrixPostbox(clock, None)
-    services = Services(config, clock, db, postbox, permissions, agenda=Agenda(PARIS))
+    services = factory.services(config, clock, db)
     dispatcher = Dispatcher(services, RateLimiter(clock, burst=50, per_seconds=1))
     dispatcher.include(meta.router, agenda_commands.router)
     return dispatcher

@@ -13,13 +13,12 @@ from bot.commands.declare import Role
 from bot.commands.router import Dispatcher
 from bot.config import parse_config
 from bot.errors import UsageError
+from bot.feeds.fetch import FeedFetcher, user_agent
 from bot.i18n import catalogue
-from bot.matrix.postbox import MatrixPostbox
 from bot.messages import IncomingMessage
-from bot.services.permissions import Permissions
 from bot.services.ratelimit import RateLimiter
-from bot.services.registry import Services
-from tests.fakes import START, NoPowers
+from tests import factory
+from tests.fakes import START
 from tests.feeds.conftest import load_feed
 from tests.feeds.feedserver import items, with_items
 from tests.feeds.layouts import EVENTS, old_event_feed, old_newsletter_feed
@@ -46,8 +45,8 @@ feeds:
   - {{url: "{rig.server.url("/event.xml")}", name: Événements, default_kind: event}}
 """
     config = parse_config(text, source="test.yaml", environ={})
-    permissions = Permissions(config.organisers, lambda: [], NoPowers())
-    services = Services(config, rig.clock, rig.db, MatrixPostbox(rig.clock, None), permissions)
+    fetcher = FeedFetcher(rig.http, user_agent=user_agent("test", None), clock=rig.clock)
+    services = factory.services(config, rig.clock, rig.db, fetcher=fetcher)
     handler = Dispatcher(services, RateLimiter(rig.clock, burst=50, per_seconds=1))
     handler.include(meta.router, feed_commands.router)
     return handler

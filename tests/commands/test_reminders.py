@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
@@ -15,14 +16,12 @@ from bot.commands.router import Dispatcher
 from bot.config import parse_config
 from bot.errors import UsageError
 from bot.i18n import LANGUAGES, catalogue
-from bot.matrix.postbox import MatrixPostbox
 from bot.messages import IncomingMessage
-from bot.services.permissions import Permissions
 from bot.services.ratelimit import RateLimiter
-from bot.services.registry import Services
 from bot.storage.db import Database
 from bot.storage.models import OutboxRow, ReminderRow
-from tests.fakes import FakeClock, NoPowers
+from tests import factory
+from tests.fakes import FakeClock
 from tests.services.reminders.rig import HUB, NOW, ORGANISER, OTHER, advance_to, posted, service
 
 MEMBER = "@membre:localhost"
@@ -104,9 +103,7 @@ rooms: ["{HUB}"]
 organisers: ["{ORGANISER}"]
 """
     config = parse_config(text, source="test.yaml", environ={})
-    permissions = Permissions(config.organisers, lambda: [], NoPowers())
-    postbox = MatrixPostbox(clock, None)
-    services = Services(config, clock, db, postbox, permissions, service(db, clock))
+    services = replace(factory.services(config, clock, db), reminders=service(db, clock))
     dispatcher = Dispatcher(services, RateLimiter(clock, burst=50, per_seconds=1))
     dispatcher.include(meta.router, reminder_commands.router)
     return dispatcher

@@ -13,18 +13,18 @@ from sqlalchemy import select
 from bot.commands import meta
 from bot.commands.context import CommandContext
 from bot.commands.declare import Role, Router
-from bot.commands.router import Dispatcher, Invocation, parse_invocation
+from bot.commands.invocation import Invocation, parse_invocation
+from bot.commands.router import Dispatcher
 from bot.config import parse_config
 from bot.errors import UsageError
 from bot.i18n import catalogue
-from bot.matrix.postbox import MatrixPostbox
 from bot.messages import IncomingMessage
-from bot.services.permissions import Permissions
 from bot.services.ratelimit import RateLimiter
-from bot.services.registry import Services
 from bot.storage import state
 from bot.storage.db import Database
 from bot.storage.models import OutboxRow
+from tests import factory
+from tests.factory import hub_rooms
 from tests.fakes import START, FakeClock
 
 HUB = "!hub:localhost"
@@ -125,10 +125,8 @@ def powers() -> FakeRoomPowers:
 def dispatcher(db: Database, fake_clock: FakeClock, powers: FakeRoomPowers) -> Dispatcher:
     """The dispatcher as the app builds it, with the meta commands and the test commands."""
     config = parse_config(CONFIG, source="test.yaml", environ={"BOT_PASSWORD": "pw"})
-    permissions = Permissions(
-        config.organisers, lambda: config.rooms, powers, threshold=config.organiser_power_level
-    )
-    services = Services(config, fake_clock, db, MatrixPostbox(fake_clock, None), permissions)
+    rooms = hub_rooms(db, fake_clock, config.rooms)
+    services = factory.services(config, fake_clock, db, rooms=rooms, powers=powers)
     limits = config.commands.rate_limit
     limiter = RateLimiter(fake_clock, burst=limits.burst, per_seconds=limits.per_seconds)
     dispatcher = Dispatcher(services, limiter)

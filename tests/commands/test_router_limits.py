@@ -7,23 +7,16 @@ import pytest
 from bot.commands import agenda as agenda_commands
 from bot.commands import meta
 from bot.commands.feeds import parse_url
-from bot.commands.router import (
-    ECHO_CHARS,
-    MAX_ARGUMENT_CHARS,
-    Dispatcher,
-    Invocation,
-    parse_invocation,
-)
+from bot.commands.invocation import ECHO_CHARS, MAX_ARGUMENT_CHARS, Invocation, parse_invocation
+from bot.commands.router import Dispatcher
 from bot.config import parse_config
 from bot.errors import UsageError
-from bot.matrix.postbox import MatrixPostbox
 from bot.messages import IncomingMessage
-from bot.services.agenda import Agenda
-from bot.services.permissions import Permissions
 from bot.services.ratelimit import RateLimiter
-from bot.services.registry import Services
 from bot.storage.db import Database
+from tests import factory
 from tests.commands.test_router import HUB, FakeRoomPowers, bodies
+from tests.factory import hub_rooms
 from tests.fakes import START, FakeClock
 
 CONFIG = """\
@@ -39,11 +32,8 @@ rooms: ["!hub:localhost"]
 def dispatcher(db: Database, fake_clock: FakeClock) -> Dispatcher:
     """The meta and agenda commands on a real database."""
     config = parse_config(CONFIG, source="test.yaml", environ={})
-    permissions = Permissions((), lambda: [HUB], FakeRoomPowers())
-    services = Services(
-        config, fake_clock, db, MatrixPostbox(fake_clock, None), permissions,
-        agenda=Agenda(config.tz),
-    )  # fmt: skip
+    rooms = hub_rooms(db, fake_clock, [HUB])
+    services = factory.services(config, fake_clock, db, rooms=rooms, powers=FakeRoomPowers())
     dispatcher = Dispatcher(services, RateLimiter(fake_clock, burst=10, per_seconds=1))
     dispatcher.include(meta.router, agenda_commands.router)
     return dispatcher

@@ -14,11 +14,10 @@ from sqlalchemy import func, select
 
 from bot.config import AnnouncementsConfig, FeedConfig
 from bot.feeds.fetch import FeedFetcher, user_agent
-from bot.feeds.record import Audience, NewsletterFanOut, PollRecorder
+from bot.feeds.record import NewsletterFanOut, PollRecorder
 from bot.feeds.settings import FeedSettings
 from bot.feeds.watch import FeedWatcher
 from bot.i18n import catalogue
-from bot.matrix.postbox import MatrixPostbox
 from bot.matrix.sender import Sender
 from bot.messages import Postbox
 from bot.services.announcements import Announcer
@@ -26,6 +25,8 @@ from bot.storage import outbox
 from bot.storage.db import Database
 from bot.storage.models import DeliveryRow, FeedItemRow, OutboxRow
 from tests import storage_fixtures
+from tests.factory import hub_rooms
+from tests.factory import postbox as make_postbox
 from tests.fakes import FakeClock, RecordingTransport
 from tests.feeds.feedserver import FeedServer, feed_server
 
@@ -74,7 +75,7 @@ class Rig:
         settings = announcements or AnnouncementsConfig()
         announcer = Announcer(settings, catalogue("fr"), PARIS)
         recorder = PollRecorder(
-            postbox or MatrixPostbox(self.clock, None),
+            postbox or make_postbox(self.clock, self.db),
             announcer,
             date_notice=settings.date_change_notice,
             newsletter=newsletter,
@@ -88,7 +89,7 @@ class Rig:
             fetcher=fetcher,
             recorder=recorder,
             clock=self.clock,
-            audience=lambda: Audience(rooms, (ORGANISERS,)),
+            audience=hub_rooms(self.db, self.clock, rooms, ORGANISERS),
             rng=random.Random(7),
         )
 

@@ -14,9 +14,9 @@ import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot.errors import FetchError
 from bot.feeds.fetch import (
     FeedFetcher,
-    FetchError,
     Validators,
     next_delay,
     retry_after_seconds,

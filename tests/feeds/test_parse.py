@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.feeds.parse import FeedParseError, parse_feed
+from bot.errors import FeedParseError
+from bot.feeds.parse import parse_feed
 
 from .conftest import HUB
 

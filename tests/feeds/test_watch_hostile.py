@@ -16,6 +16,7 @@ from bot.feeds.record import PollReport
 from bot.feeds.watch import FeedWatcher, FeedWatchers
 from bot.matrix.postbox import MatrixPostbox
 from bot.messages import Message
+from bot.services.rooms import HubRooms
 from bot.storage import feeds
 from bot.storage.feeds import FeedState
 from bot.storage.models import FeedRow
@@ -161,15 +162,17 @@ async def test_feed_tasks_poll_independently_and_stop_cleanly(rig: Rig) -> None:
     slow = rig.watcher("/slow.xml", timeout=30)
     good = rig.watcher("/infolettre.xml")
     good.settings = dataclasses.replace(good.settings, interval=0.01)
-    watchers = FeedWatchers([slow, good])
-    watchers.start()
+    watchers = FeedWatchers([slow, good], grace=0)
+    stop = asyncio.Event()
+    running = asyncio.create_task(watchers.run(stop))
 
     async def polled_thrice() -> bool:
         return await polls(rig, good.url) >= 3
 
     await until(polled_thrice, timeout=10, what="three polls of the fast feed")
     assert await polls(rig, slow.url) == 0
-    await watchers.stop(grace=0)
+    stop.set()
+    await running
     assert len(watchers.tasks) == 0
 
 
@@ -193,7 +196,9 @@ async def test_crash_before_commit_leaves_nothing_and_the_next_poll_announces(ri
     rig.server.serve("/infolettre.xml", with_items(NEWSLETTERS, items(NEWSLETTERS)[1:]))
     await rig.watcher("/infolettre.xml").poll_once()
     rig.server.serve("/infolettre.xml", NEWSLETTERS)
-    crashing = rig.watcher("/infolettre.xml", postbox=CrashAfterPost(rig.clock, None))
+    crashing = rig.watcher(
+        "/infolettre.xml", postbox=CrashAfterPost(rig.clock, None, HubRooms(rig.db, rig.clock))
+    )
     assert (await crashing.poll_once()).error_kind == "internal"
     assert await rig.queued() == []
     assert "Le prix de statistiques indépendantes" not in await rig.items()

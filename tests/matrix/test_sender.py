@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from bot.errors import PermanentDeliveryError, RateLimited, TransientDeliveryError
-from bot.matrix.postbox import MatrixPostbox
 from bot.matrix.sender import Sender, Transport
 from bot.messages import Message
 from bot.storage import outbox, state
 from bot.storage.db import Database
 from bot.storage.outbox import OutboxEntry
+from tests.factory import postbox as make_postbox
 from tests.fakes import FakeClock, RecordingTransport
 
 HUB = "!hub:localhost"
@@ -68,7 +68,7 @@ def make_sender(
 async def post(db: Database, clock: FakeClock, room_id: str, text: str) -> int:
     """Queue a notice the way services do, in its own unit of work."""
     async with db.session() as session:
-        return await MatrixPostbox(clock, None).post(session, Message(room_id, text))
+        return await make_postbox(clock, db).post(session, Message(room_id, text))
 
 
 async def row(db: Database, entry_id: int) -> OutboxEntry:
@@ -293,7 +293,7 @@ async def test_postbox_queues_for_the_room_an_upgraded_room_became(
 async def post_and_submit(db: Database, clock: FakeClock, sender: Sender, text: str) -> int:
     """Queue a notice through a postbox wired to ``sender``, as the application does."""
     async with db.session() as session:
-        return await MatrixPostbox(clock, sender).post(session, Message(HUB, text))
+        return await make_postbox(clock, db, sender).post(session, Message(HUB, text))
 
 
 async def test_committed_row_of_an_idle_room_goes_without_a_flush(
@@ -345,7 +345,7 @@ async def test_rolled_back_unit_of_work_submits_nothing(
     await sender.flush()
     with pytest.raises(RuntimeError):
         async with db.session() as session:
-            await MatrixPostbox(fake_clock, sender).post(session, Message(HUB, "annulé"))
+            await make_postbox(fake_clock, db, sender).post(session, Message(HUB, "annulé"))
             raise RuntimeError("the handler failed")
     await sender.send_submitted()
     await sender.flush()

@@ -11,6 +11,7 @@ from bot.matrix.dm import DirectRooms
 from bot.matrix.files import file_content
 from bot.matrix.incoming import to_reaction
 from bot.messages import Document
+from tests.fakes import FixedRooms
 
 BOT = "@bot:localhost"
 ALICE = "@alice:localhost"
@@ -41,7 +42,7 @@ async def no_sync() -> None:
 
 def direct(client: StubClient, left: frozenset[str] = frozenset()) -> DirectRooms:
     return DirectRooms(
-        cast(AsyncClient, client), shared_rooms=lambda: [HUB], next_sync=no_sync,
+        cast(AsyncClient, client), hub=FixedRooms((HUB,)), next_sync=no_sync,
         left=lambda room_id: room_id in left,
     )  # fmt: skip
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import HomeserverUnreachable, TransientDeliveryError
-from bot.matrix.postbox import MatrixPostbox
 from bot.matrix.sender import Sender
 from bot.messages import Message
 from bot.storage import outbox
 from bot.storage.db import Database
+from tests.factory import postbox as make_postbox
 from tests.fakes import FakeClock, RecordingTransport
 
 DMS = ("!dm-1:localhost", "!dm-2:localhost", "!dm-3:localhost")
@@ -18,7 +18,7 @@ HUB = "!hub:localhost"
 
 async def queue_bulk(db: Database, clock: FakeClock, sender: Sender | None = None) -> None:
     """One newsletter to three DMs, bulk, and one ordinary reply in the hub, in one unit."""
-    postbox = MatrixPostbox(clock, sender)
+    postbox = make_postbox(clock, db, sender)
     async with db.session() as session:
         for room_id in DMS:
             await postbox.post(session, Message(room_id, "Infolettre"), bulk=True)
@@ -75,7 +75,7 @@ async def test_a_bulk_row_gives_up_after_its_attempts_but_a_reply_never_does(
     sender = Sender(
         db, transport, fake_clock, pace_seconds=0, bulk_pace_seconds=0, max_bulk_attempts=3
     )
-    postbox = MatrixPostbox(fake_clock, None)
+    postbox = make_postbox(fake_clock, db)
     async with db.session() as session:
         bulk_id = await postbox.post(session, Message(DMS[0], "Infolettre"), bulk=True)
         reply_id = await postbox.post(session, Message(HUB, "pong"))
@@ -99,7 +99,7 @@ async def test_a_bulk_row_outlasts_any_outage_of_the_homeserver(
         db, transport, fake_clock, pace_seconds=0, bulk_pace_seconds=0, max_bulk_attempts=3
     )
     async with db.session() as session:
-        bulk_id = await MatrixPostbox(fake_clock, None).post(
+        bulk_id = await make_postbox(fake_clock, db).post(
             session, Message(DMS[0], "Infolettre"), bulk=True
         )
     for _ in range(11):
@@ -118,7 +118,7 @@ async def test_after_a_paced_bulk_row_the_sender_waits_for_the_next_slot(
     at once: one read of the outbox per DM, not two."""
     transport = RecordingTransport()
     sender = Sender(db, transport, fake_clock, pace_seconds=0, bulk_pace_seconds=1.0)
-    postbox = MatrixPostbox(fake_clock, None)
+    postbox = make_postbox(fake_clock, db)
     async with db.session() as session:
         for room_id in DMS:
             await postbox.post(session, Message(room_id, "Infolettre"), bulk=True)

@@ -6,7 +6,7 @@ import pytest
 
 from bot.services.permissions import Permissions, creators_are_privileged
 from bot.services.ratelimit import RateLimiter
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, FixedRooms
 
 HUB = "!hub:localhost"
 SALON = "!salon:localhost"
@@ -34,7 +34,7 @@ class FakeRoomPowers:
 
 
 def permissions(powers: FakeRoomPowers, organisers: tuple[str, ...] = ()) -> Permissions:
-    return Permissions(organisers, lambda: [HUB, SALON], powers, threshold=50)
+    return Permissions(organisers, FixedRooms((HUB, SALON)), powers, threshold=50)
 
 
 @pytest.mark.parametrize(

@@ -118,7 +118,7 @@ async def test_a_lost_connection_is_a_lost_lock(postgres_database_url: str) -> N
     """When the server ends the lock's connection, ``watch`` notices and says the lock is lost."""
     lost = asyncio.Event()
     async with holding(postgres_database_url) as lock:
-        watcher = asyncio.create_task(watch(lock, SystemClock(), lost, every=0.01))
+        watcher = asyncio.create_task(watch(lock, lost, asyncio.Event(), every=0.01))
         await _end_lock_connections(postgres_database_url)
         await asyncio.wait_for(lost.wait(), timeout=10)
         assert not await lock.held()

@@ -9,8 +9,7 @@ with a note; older ones are listed to the organisers and logged, never dropped s
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import AgendaConfig, Config
 from bot.i18n import catalogue
-from bot.messages import Message, Postbox
+from bot.messages import Audience, Message, Postbox
 from bot.services.agenda import slots
 from bot.services.agenda.service import Agenda
 from bot.services.agenda.slots import Slot
@@ -29,14 +28,6 @@ from bot.storage.autoposts import AutoPost
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PostRooms:
-    """Where automatic posts go, and where organisers hear about the missed ones."""
-
-    rooms: Sequence[str]
-    organisers: Sequence[str]
 
 
 class AgendaPoster:
@@ -54,7 +45,7 @@ class AgendaPoster:
         tz: ZoneInfo,
         language: str,
         grace: timedelta,
-        rooms: Callable[[], PostRooms],
+        audience: Audience,
     ) -> None:
         self.db = db
         self.postbox = postbox
@@ -62,7 +53,7 @@ class AgendaPoster:
         self.config = config
         self.tz = tz
         self.grace = grace
-        self.rooms = rooms
+        self.audience = audience
         self.texts = AgendaTexts(catalogue(language), tz)
 
     @classmethod
@@ -72,7 +63,7 @@ class AgendaPoster:
         db: Database,
         postbox: Postbox,
         agenda: Agenda,
-        rooms: Callable[[], PostRooms],
+        audience: Audience,
     ) -> AgendaPoster:
         """The poster of the configuration's ``agenda`` section; the reminders' grace unless
         the section sets its own."""
@@ -81,7 +72,7 @@ class AgendaPoster:
             grace = config.reminders.misfire_grace_seconds
         return cls(
             db, postbox, agenda, config.agenda, tz=config.tz, language=config.language,
-            grace=timedelta(seconds=grace), rooms=rooms,
+            grace=timedelta(seconds=grace), audience=audience,
         )  # fmt: skip
 
     async def next_due(self, now: datetime) -> datetime | None:
@@ -138,7 +129,7 @@ class AgendaPoster:
         self, session: AsyncSession, slot: Slot, now: datetime, late: str
     ) -> list[Message]:
         """The slot's message for each room; none for an empty digest (skipped)."""
-        rooms = list(self.rooms().rooms)
+        rooms = list(self.audience.rooms)
         if slot.event is not None:
             return [self.texts.reminder(room, slot.event, slot.days, late) for room in rooms]
         days = self.config.digest.days_ahead
@@ -152,7 +143,7 @@ class AgendaPoster:
         """Record the slots missed beyond the grace and tell the organisers, in one unit."""
         async with self.db.session() as session:
             lines = [line for slot in missed if (line := await self._missed_line(session, slot))]
-            for room in self.rooms().organisers:
+            for room in self.audience.organisers:
                 outbox_id = None
                 if lines:
                     notice = self.texts.missed(room, times.grace_minutes(self.grace), lines)

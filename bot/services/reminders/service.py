@@ -12,10 +12,9 @@ from __future__ import annotations
 import logging
 import random
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import event
@@ -23,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.errors import NotFound, UserError
-from bot.messages import Postbox
+from bot.messages import Audience, Postbox
 from bot.services.reminders import times
 from bot.services.reminders.texts import ReminderTexts
+from bot.services.rooms import RoomDirectory
 from bot.storage import reminders
 from bot.storage.db import Database
 from bot.storage.reminders import ACTIVE, CANCELLED, Firing, Listed, NewReminder, Reminder
@@ -36,14 +36,6 @@ __all__ = ["Draft", "ReminderService", "RoomDirectory"]
 log = logging.getLogger(__name__)
 Listener = Callable[[Reminder], None]
 MATRIX_TO = "https://matrix.to/#/"
-
-
-class RoomDirectory(Protocol):
-    """What the Matrix layer says about rooms: their ids, and whether the bot is in them."""
-
-    async def resolve_room(self, room: str) -> str | None: ...
-
-    def joined(self, room_id: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -71,7 +63,7 @@ class ReminderService:
         grace: timedelta,
         language: str,
         rooms: RoomDirectory,
-        hub_rooms: Callable[[], Sequence[str]],
+        hub: Audience,
         rng: random.Random | None = None,
     ) -> None:
         self.db = db
@@ -81,7 +73,7 @@ class ReminderService:
         self.grace = grace
         self.texts = ReminderTexts(language, times.grace_minutes(grace))
         self.rooms = rooms
-        self.hub_rooms = hub_rooms
+        self.hub = hub
         self.rng = rng or secrets.SystemRandom()
         self.listener: Listener | None = None
 
@@ -242,5 +234,5 @@ class ReminderService:
         """The reminder's room, or the hub's first room when the bot has left it."""
         if self.rooms.joined(room_id):
             return room_id
-        hub = list(self.hub_rooms())
+        hub = list(self.hub.rooms)
         return hub[0] if hub else room_id

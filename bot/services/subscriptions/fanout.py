@@ -9,9 +9,8 @@ rows mark their subscriber unreachable, so no later newsletter tries that DM aga
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -19,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.i18n import Catalogue
-from bot.messages import Mentions, Message, Postbox
+from bot.messages import Audience, Mentions, Message, Postbox
 from bot.services.announcements import Announcer
 from bot.storage import subscriptions as store
 from bot.storage import subscriptions_fanout as fanouts
@@ -27,6 +26,7 @@ from bot.storage.db import Database
 from bot.storage.feeds import ItemRecord
 from bot.storage.subscriptions import Subscriber
 from bot.storage.subscriptions_fanout import Progress
+from bot.supervise import pause
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class FanoutMonitor:
         clock: Clock,
         t: Catalogue,
         *,
-        organisers: Callable[[], Sequence[str]],
+        audience: Audience,
         interval: float,
         prefix: str = "!",
     ) -> None:
@@ -94,13 +94,13 @@ class FanoutMonitor:
         self.postbox = postbox
         self.clock = clock
         self.t = t
-        self.organisers = organisers
+        self.audience = audience
         self.interval = interval
         self.prefix = prefix
 
     async def run(self, stop: asyncio.Event) -> None:
         """Check every ``interval`` seconds until ``stop``; a failing check is logged, not fatal."""
-        while not await _stopped(stop, self.interval):
+        while not await pause(stop, self.interval):
             try:
                 await self.check()
             except Exception:
@@ -143,22 +143,14 @@ class FanoutMonitor:
             "subscriptions.fanout_report", title=progress.title, sent=progress.sent,
             failed=progress.failed, unreachable=progress.unreachable, prefix=self.prefix,
         )  # fmt: skip
-        for room_id in self.organisers():
+        for room_id in self.audience.organisers:
             message = Message(room_id, text, mentions=Mentions())
             key = f"newsletter-dm-report:{progress.item_id}:{room_id}"
             await self.postbox.post(session, message, dedupe_key=key)
 
 
-async def _stopped(stop: asyncio.Event, delay: float) -> bool:
-    """Wait ``delay`` seconds or until ``stop``; whether to stop."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=delay)
-    return stop.is_set()
-
-
-async def progress_lines(session: AsyncSession, t: Catalogue) -> list[str]:
+def progress_lines(latest: Sequence[Progress], t: Catalogue) -> list[str]:
     """The latest newsletters sent by DM and where each stands, for ``!flux``."""
-    latest = await fanouts.progress(session)
     if not latest:
         return []
     lines = [t("subscriptions.fanout_header")]

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import BotError
+from bot.errors import ImportFileError
 from bot.messages import Document
 from bot.services.subscriptions.addresses import domain_of, name_for, normalise_address
 from bot.storage import subscriptions as store
@@ -29,10 +29,6 @@ COLUMNS = (
 )  # fmt: skip
 TRUE_WORDS = frozenset({"true", "1", "oui", "yes", "vrai", "x", "y", "o", "t"})
 FORMATS = ("csv", "json")
-
-
-class ImportFileError(BotError):
-    """The file cannot be read as the Grist contact table (no Email column, not CSV)."""
 
 
 @dataclass

@@ -7,23 +7,24 @@ the log only ever names subscribers by their row id.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import markup
 from bot.clock import Clock
-from bot.errors import UserError
+from bot.errors import DeliveryError, UserError
 from bot.i18n import Catalogue, catalogue
-from bot.messages import Mentions, Message, Postbox, ReplyTo
+from bot.messages import FileDrop, IncomingMessage, Mentions, Message, Postbox, ReplyTo
 from bot.services.dates import Dates
 from bot.services.subscriptions.addresses import candidates_for, domain_of, name_for
+from bot.services.subscriptions.dm import Correspondent, DirectChats, Where, in_dm, reach
+from bot.services.subscriptions.grist import export_document
 from bot.services.subscriptions.replies import Reply
 from bot.storage import outbox
 from bot.storage import subscriptions as store
+from bot.storage.db import Database
 from bot.storage.subscriptions import TCHAP, Contact, Offer, Subscriber
 
 log = logging.getLogger(__name__)
@@ -33,45 +34,39 @@ CONSENT_VERSION = "2026-11-v1"
 OFFER_LIFETIME = timedelta(days=7)
 
 
-class DirectChats(Protocol):
-    """The Matrix layer's view of direct conversations with members."""
-
-    async def open(self, user_id: str) -> str:
-        """The member's DM with the bot, reused or created (network I/O)."""
-        ...
-
-    def is_private(self, room_id: str, user_id: str) -> bool:
-        """Whether ``room_id`` holds only the bot and ``user_id`` (no network)."""
-        ...
-
-    def reachable(self, room_id: str, user_id: str) -> bool:
-        """Whether a message to ``room_id`` would still reach ``user_id`` (no network)."""
-        ...
-
-    def display_name(self, user_id: str) -> str | None:
-        """The member's display name in a room shared with the bot, if known."""
-        ...
-
-
-@dataclass(frozen=True)
-class Correspondent:
-    """A member in their DM with the bot; ``reply_to`` when they wrote there themselves."""
-
-    user_id: str
-    dm_room_id: str
-    display_name: str | None
-    t: Catalogue
-    reply_to: ReplyTo | None = None
-
-
 class Subscriptions:
     """Everything a member or organiser does about the newsletter list."""
 
-    def __init__(self, postbox: Postbox, clock: Clock, *, prefix: str, tz: ZoneInfo) -> None:
+    def __init__(
+        self,
+        db: Database,
+        postbox: Postbox,
+        clock: Clock,
+        *,
+        direct: DirectChats,
+        files: FileDrop,
+        prefix: str,
+        tz: ZoneInfo,
+    ) -> None:
+        self.db = db
         self.postbox = postbox
         self.clock = clock
+        self.direct = direct
+        self.files = files
         self.prefix = prefix
         self.tz = tz
+
+    # --- where to talk to the member -------------------------------------------------------------
+
+    def in_dm(
+        self, room_id: str, user_id: str, t: Catalogue, answer_to: ReplyTo | None
+    ) -> Correspondent | None:
+        """The member, when ``room_id`` is their private conversation with the bot; else None."""
+        return in_dm(self.direct, room_id, user_id, t, answer_to)
+
+    async def reach(self, message: IncomingMessage, t: Catalogue, *, open_dm: bool = True) -> Where:
+        """The sender's DM: this room if it is one, else theirs, reused or created (network)."""
+        return await reach(self.direct, message, t, open_dm=open_dm)
 
     async def _say(self, session: AsyncSession, who: Correspondent, text: str) -> int:
         """Write ``text`` in the member's DM (replying to them when they wrote there)."""
@@ -233,6 +228,23 @@ class Subscriptions:
 
     async def counts(self, session: AsyncSession) -> store.Counts:
         return await store.counts(session)
+
+    async def export(self, session: AsyncSession, who: Correspondent, now: datetime) -> int:
+        """The list as a CSV file in the organiser's DM; how many subscribers it holds.
+
+        A short read of its own, then the upload (network), and only then ``session``, which
+        has held no connection meanwhile."""
+        async with self.db.session() as reading:
+            subscribers = await store.active(reading)
+        document = export_document(subscribers, self.tz, now)
+        try:
+            uploaded = await self.files.upload(who.dm_room_id, document)
+        except DeliveryError as error:
+            log.warning("export upload to %s failed: %s", who.dm_room_id, error)
+            raise UserError("subscriptions.export_failed") from error
+        await self.files.post(session, uploaded)
+        log.info("export of %d subscribers queued for %s", len(subscribers), who.dm_room_id)
+        return len(subscribers)
 
 
 def _chosen(reply: Reply, candidates: tuple[str, ...]) -> str | None:

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 from bot.config import AgendaConfig
 from bot.feeds.normalise import FeedItem, ItemKind, NormaliseRules, normalise_entries
 from bot.feeds.parse import parse_feed
-from bot.matrix.postbox import MatrixPostbox
 from bot.services.agenda import Agenda, AgendaEvent
-from bot.services.agenda.posts import AgendaPoster, PostRooms
+from bot.services.agenda.posts import AgendaPoster
 from bot.storage import feeds
 from bot.storage.agenda import NewEvent
 from bot.storage.db import Database
+from tests.factory import hub_rooms, postbox
 from tests.fakes import FakeClock
 from tests.feeds.conftest import load_feed
 
@@ -87,13 +87,13 @@ def poster(
     """The automatic poster as the app builds it, posting to the real outbox (nothing is sent)."""
     return AgendaPoster(
         db,
-        MatrixPostbox(clock, None),
+        postbox(clock, db),
         Agenda(PARIS),
         config or AgendaConfig(),
         tz=PARIS,
         language="fr",
         grace=grace,
-        rooms=lambda: PostRooms((HUB,), (ORGA,)),
+        audience=hub_rooms(db, clock, [HUB], organiser_room=ORGA),
     )
 
 

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.matrix.postbox import MatrixPostbox
 from bot.services.reminders import Draft, ReminderService
 from bot.storage import reminders
 from bot.storage.db import Database
 from bot.storage.models import OutboxRow
 from bot.storage.reminders import Firing, Reminder
 from bot.when import Schedule
+from tests.factory import hub_rooms, postbox
 from tests.fakes import FakeClock
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -58,13 +58,13 @@ def service(
     """A reminder service as the app builds it, posting to the real outbox (nothing is sent)."""
     return ReminderService(
         db,
-        MatrixPostbox(clock, None),
+        postbox(clock, db),
         clock,
         tz=PARIS,
         grace=grace,
         language="fr",
         rooms=rooms or FakeRooms(),
-        hub_rooms=lambda: [HUB],
+        hub=hub_rooms(db, clock, [HUB]),
         rng=random.Random(7),
     )
 

@@ -12,7 +12,6 @@ from bot.config import AnnouncementsConfig
 from bot.errors import PermanentDeliveryError
 from bot.feeds.watch import FeedWatcher
 from bot.i18n import catalogue
-from bot.matrix.postbox import MatrixPostbox
 from bot.matrix.sender import Sender, Transport
 from bot.services.announcements import Announcer
 from bot.services.subscriptions.fanout import (
@@ -22,8 +21,11 @@ from bot.services.subscriptions.fanout import (
     progress_lines,
 )
 from bot.storage import subscriptions as store
+from bot.storage import subscriptions_fanout as fanouts
 from bot.storage.models import OutboxRow, SubscriberRow
 from bot.storage.subscriptions import TCHAP, Contact
+from tests.factory import hub_rooms
+from tests.factory import postbox as make_postbox
 from tests.fakes import RecordingTransport
 from tests.feeds.conftest import load_feed
 from tests.feeds.feedserver import items, with_items
@@ -49,7 +51,7 @@ class Reach:
 
 def delivery(rig: Rig, reach: Reach) -> NewsletterDelivery:
     announcer = Announcer(AnnouncementsConfig(), catalogue("fr"), PARIS)
-    return NewsletterDelivery(MatrixPostbox(rig.clock, None), reach, announcer)
+    return NewsletterDelivery(make_postbox(rig.clock, rig.db), reach, announcer)
 
 
 async def subscribe(rig: Rig, n: int, *, dm: bool = True) -> int:
@@ -165,8 +167,8 @@ async def test_every_subscriber_gets_exactly_one_put(rig: Rig) -> None:
 @pytest.fixture
 def monitor(rig: Rig) -> FanoutMonitor:
     return FanoutMonitor(
-        rig.db, MatrixPostbox(rig.clock, None), rig.clock, catalogue("fr"),
-        organisers=lambda: [ORGANISERS], interval=30,
+        rig.db, make_postbox(rig.clock, rig.db), rig.clock, catalogue("fr"),
+        audience=hub_rooms(rig.db, rig.clock, organiser_room=ORGANISERS), interval=30,
     )  # fmt: skip
 
 
@@ -184,7 +186,7 @@ async def test_refused_dms_mark_subscribers_and_organisers_hear_counts(
     await monitor.check()
     async with rig.db.session() as session:
         marked = await session.get(SubscriberRow, refused)
-        lines = await progress_lines(session, catalogue("fr"))
+        lines = progress_lines(await fanouts.progress(session), catalogue("fr"))
     assert marked is not None and marked.dm_unreachable_at is not None
     report = [q.body for q in await rig.queued() if q.room_id == ORGANISERS]
     assert report == ["📬 Infolettre « Le prix de statistiques indépendantes » en message privé : "

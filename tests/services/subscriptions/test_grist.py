@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from bot.errors import ImportFileError
 from bot.services.subscriptions.grist import (
     COLUMNS,
-    ImportFileError,
     apply_import,
     export,
     read_grist_csv,
