@@ -71,7 +71,7 @@ from bot.feeds.settings import FeedSettings
 from bot.feeds.watch import read_batch
 from bot.matrix.member import Member
 from bot.sandbox.synapse import LocalSynapse
-from bot.storage import feeds, migrate
+from bot.storage import feed_items, feeds, migrate
 from bot.storage.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -182,7 +182,7 @@ async def populate(config: Config, count: int) -> int:
         async with db.session() as session:
             feed = await feeds.feed_state(session, config.feeds[0].url)
             rows = [(item, ItemStatus.ANNOUNCED) for item in items]
-            await feeds.add_items(session, feed.id, rows, now=now, poll=1)
+            await feed_items.add_items(session, feed.id, rows, now=now, poll=1)
             await feeds.poll_succeeded(
                 session, feed.url, now=now, validators=(None, None, None), next_poll_at=now,
                 largest=20,

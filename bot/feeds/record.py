@@ -19,7 +19,7 @@ from bot.feeds.normalise import FeedItem
 from bot.feeds.plan import ItemStatus, Known, Plan, PollPolicy, plan_poll, unique
 from bot.messages import Audience, Postbox
 from bot.services.announcements import Announcer
-from bot.storage import deliveries, feeds
+from bot.storage import deliveries, feed_items, feeds
 from bot.storage.deliveries import DeliveryView
 from bot.storage.feeds import FeedState, IndexEntry, ItemRecord
 
@@ -125,8 +125,8 @@ class PollRecorder:
             slots=None if ctx.audience.rooms else 0,
         )
         for item in plan.edited:
-            await feeds.update_item(session, known[item.identity].id, item, ctx.now)
-        added = await feeds.add_items(
+            await feed_items.update_item(session, known[item.identity].id, item, ctx.now)
+        added = await feed_items.add_items(
             session, ctx.feed.id, list(plan.new.values()), now=ctx.now, poll=ctx.poll
         )
         report.announced = await self._announce(session, ctx, plan.announce, added)
@@ -153,14 +153,14 @@ class PollRecorder:
             return 0
         present = {item.identity for item in batch}
         seen = [replace(e, last_seen_poll=ctx.poll) for e in index if e.identity in present]
-        await feeds.touch(session, [entry.id for entry in seen], ctx.poll)
+        await feed_items.touch(session, [entry.id for entry in seen], ctx.poll)
         entries = [e for e in index if e.identity not in present] + seen
         entries += [
             IndexEntry(r.id, r.identity, r.fingerprint, r.status, ctx.poll, r.kind, r.published)
             for r in added
         ]
         doomed = feeds.beyond_window(entries, keep)
-        await feeds.delete_items(session, doomed)
+        await feed_items.delete_items(session, doomed)
         return len(doomed)
 
     async def _announce_deferred(
@@ -192,7 +192,7 @@ class PollRecorder:
         for record in chosen:
             await self._announce_one(session, ctx, record)
         earlier = [record.id for record in chosen if record.status == ItemStatus.DEFERRED]
-        await feeds.set_status(session, earlier, ItemStatus.ANNOUNCED)
+        await feed_items.set_status(session, earlier, ItemStatus.ANNOUNCED)
         return [record.id for record in chosen]
 
     async def _announce_one(

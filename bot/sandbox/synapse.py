@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import logging
 import os
 import secrets
@@ -20,18 +18,15 @@ from typing import Any, Self
 import aiohttp
 import yaml
 
+from bot.sandbox.synapse_config import (
+    SECRET_KEYS,
+    homeserver_config,
+    registration_mac,
+)
+from bot.sandbox.synapse_config import log_config as synapse_log_config
+
 log = logging.getLogger(__name__)
 
-_RELAXED = {"per_second": 10_000, "burst_count": 100_000}
-_SECRET_KEYS = ("registration_shared_secret", "macaroon_secret_key", "form_secret")
-# Every flat (un-nested) rate limiter of Synapse 1.163's synapse/config/ratelimiting.py.
-# fmt: off
-_FLAT_LIMITS = (
-    "rc_message", "rc_registration_token_validity", "rc_admin_redaction", "rc_joins_per_room",
-    "rc_key_requests", "rc_3pid_validation", "rc_third_party_invite", "rc_media_create",
-    "rc_delayed_event_mgmt", "rc_room_creation", "rc_reports", "rc_user_directory", "rc_profile",
-)
-# fmt: on
 _POLL_INTERVAL = 0.05
 _STOP_GRACE = 10.0
 _LOG_TAIL_LINES = 40
@@ -48,38 +43,6 @@ class SynapseUser:
     device_id: str
 
 
-def _relaxed_limits(relaxed: bool) -> dict[str, Any]:
-    """Return the `rc_*` settings: all very high when relaxed, else only login/registration/joins.
-
-    Login, registration and joins stay relaxed even in strict mode because tests log many users
-    in from the single address 127.0.0.1; every other limiter keeps Synapse's default so that
-    strict servers answer M_LIMIT_EXCEEDED the way a real homeserver (e.g. Tchap) does.
-    """
-    limits: dict[str, Any] = {
-        "rc_login": {"address": _RELAXED, "account": _RELAXED, "failed_attempts": _RELAXED},
-        "rc_registration": _RELAXED,
-        "rc_joins": {"local": _RELAXED, "remote": _RELAXED},
-    }
-    if not relaxed:
-        return limits
-    limits.update({key: _RELAXED for key in _FLAT_LIMITS})
-    limits["rc_invites"] = {"per_room": _RELAXED, "per_user": _RELAXED, "per_issuer": _RELAXED}
-    limits["rc_presence"] = {"per_user": _RELAXED}
-    return limits
-
-
-def _log_config(log_file: Path) -> dict[str, Any]:
-    """Return a logging dictConfig that writes warnings and errors to `log_file` only."""
-    handler = {"class": "logging.FileHandler", "filename": str(log_file), "formatter": "plain"}
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": "%(asctime)s %(name)s %(levelname)s %(message)s"}},
-        "handlers": {"file": handler},
-        "root": {"level": "WARNING", "handlers": ["file"]},
-    }
-
-
 def _free_port() -> int:
     """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -92,14 +55,6 @@ def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
     if not path.exists():
         return f"({path.name} absent)"
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def _registration_mac(secret: str, nonce: str, user: str, password: str, admin: bool) -> str:
-    """Return the HMAC-SHA1 that /_synapse/admin/v1/register expects for these fields."""
-    message = b"\x00".join(
-        [nonce.encode(), user.encode(), password.encode(), b"admin" if admin else b"notadmin"]
-    )
-    return hmac.new(secret.encode(), message, hashlib.sha1).hexdigest()
 
 
 def _pid_alive(pid: int, config_path: Path) -> bool:
@@ -128,17 +83,17 @@ class LocalSynapse:
         self.relaxed_rate_limits = relaxed_rate_limits
         self.config_path = self.base_dir / "homeserver.yaml"
         self.log_path = self.base_dir / "homeserver.log"
-        self._pid_path = self.base_dir / "homeserver.pid"
-        self._port = port
+        self.pid_path = self.base_dir / "homeserver.pid"
+        self.port = port
         self._process: subprocess.Popen[bytes] | None = None
-        self._secrets: dict[str, str] = {}
+        self.secrets: dict[str, str] = {}
 
     @property
     def url(self) -> str:
         """Base URL of the client API, known once a port has been chosen by `start()`."""
-        if self._port is None:
+        if self.port is None:
             raise RuntimeError("LocalSynapse has no port yet: call start() first")
-        return f"http://127.0.0.1:{self._port}"
+        return f"http://127.0.0.1:{self.port}"
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -177,7 +132,7 @@ class LocalSynapse:
             log.warning("homeserver pid %s ignored SIGTERM, killing it", process.pid)
             self._signal_group(process, signal.SIGKILL)
             await asyncio.to_thread(process.wait, _STOP_GRACE)
-        self._pid_path.unlink(missing_ok=True)
+        self.pid_path.unlink(missing_ok=True)
 
     async def register(
         self, localpart: str, password: str, *, admin: bool = False, device_id: str | None = None
@@ -196,13 +151,13 @@ class LocalSynapse:
         self, nonce: str, localpart: str, password: str, admin: bool, device_id: str | None
     ) -> dict[str, Any]:
         """Return the signed request body of a shared-secret registration."""
-        secret = self._secrets["registration_shared_secret"]
+        secret = self.secrets["registration_shared_secret"]
         return {
             "nonce": nonce,
             "username": localpart,
             "password": password,
             "admin": admin,
-            "mac": _registration_mac(secret, nonce, localpart, password, admin),
+            "mac": registration_mac(secret, nonce, localpart, password, admin),
             **_device(device_id),
         }
 
@@ -227,56 +182,26 @@ class LocalSynapse:
 
     def _clear_stale_pid(self) -> None:
         """Remove a pid file left by a killed run; refuse to start over a live homeserver."""
-        if not self._pid_path.exists():
+        if not self.pid_path.exists():
             return
-        pid_text = self._pid_path.read_text().strip()
+        pid_text = self.pid_path.read_text().strip()
         if pid_text.isdigit() and _pid_alive(int(pid_text), self.config_path):
             raise RuntimeError(f"a homeserver (pid {pid_text}) already runs in {self.base_dir}")
-        self._pid_path.unlink()
+        self.pid_path.unlink()
 
     def _write_config(self) -> None:
         """Write homeserver.yaml and its log config, keeping the secrets of an earlier run."""
         previous = yaml.safe_load(self.config_path.read_text()) if self.config_path.exists() else {}
-        self._secrets = {key: previous.get(key) or secrets.token_hex(32) for key in _SECRET_KEYS}
-        if self._port is None:
-            self._port = _free_port()
+        self.secrets = {key: previous.get(key) or secrets.token_hex(32) for key in SECRET_KEYS}
+        if self.port is None:
+            self.port = _free_port()
         log_config = self.base_dir / "log_config.yaml"
-        log_config.write_text(yaml.safe_dump(_log_config(self.log_path)))
-        self.config_path.write_text(yaml.safe_dump(self._config(log_config), sort_keys=False))
-
-    def _config(self, log_config: Path) -> dict[str, Any]:
-        """Return the homeserver settings: loopback only, SQLite, no federation, quiet."""
-        listener = {
-            "port": self._port,
-            "type": "http",
-            "bind_addresses": ["127.0.0.1"],
-            "tls": False,
-            "x_forwarded": False,
-            "resources": [{"names": ["client"], "compress": False}],
-        }
-        return {
-            "server_name": self.server_name,
-            "pid_file": str(self._pid_path),
-            "listeners": [listener],
-            "database": {
-                "name": "sqlite3",
-                "args": {"database": str(self.base_dir / "homeserver.db")},
-            },
-            "log_config": str(log_config),
-            "media_store_path": str(self.base_dir / "media_store"),
-            "signing_key_path": str(self.base_dir / f"{self.server_name}.signing.key"),
-            **self._secrets,
-            "report_stats": False,
-            "trusted_key_servers": [],
-            "suppress_key_server_warning": True,
-            "federation_domain_whitelist": [],
-            "url_preview_enabled": False,
-            "enable_registration": False,
-            "presence": {"enabled": False},
-            # Throwaway accounts: cheap password hashing keeps register/login fast in tests.
-            "bcrypt_rounds": 4,
-            **_relaxed_limits(self.relaxed_rate_limits),
-        }
+        log_config.write_text(yaml.safe_dump(synapse_log_config(self.log_path)))
+        settings = homeserver_config(
+            self.base_dir, self.server_name, self.port, self.secrets,
+            relaxed=self.relaxed_rate_limits, log_config=log_config, pid_path=self.pid_path,
+        )  # fmt: skip
+        self.config_path.write_text(yaml.safe_dump(settings, sort_keys=False))
 
     def _spawn(self) -> None:
         """Start the homeserver in its own process group, output going to synapse.stdout.
@@ -294,7 +219,7 @@ class LocalSynapse:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._pid_path.write_text(str(self._process.pid))
+        self.pid_path.write_text(str(self._process.pid))
         log.info("homeserver pid %s starting on %s", self._process.pid, self.url)
 
     async def _wait_ready(self) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from bot.feeds.eventtime import EventTime
 from bot.feeds.normalise import FeedItem, ItemKind
-from bot.storage import deliveries, feeds, migrate, outbox
+from bot.storage import deliveries, feed_items, feeds, migrate, outbox
 from bot.storage.db import Database
 from bot.storage.models import EventRow
 
@@ -46,7 +46,7 @@ async def new_feed(db: Database) -> int:
 
 async def add(db: Database, feed_id: int, *batch: FeedItem, status: str = "announced") -> list[int]:
     async with db.session() as session:
-        records = await feeds.add_items(
+        records = await feed_items.add_items(
             session, feed_id, [(i, status) for i in batch], now=NOW, poll=1
         )
     return [record.id for record in records]
@@ -103,7 +103,7 @@ async def test_updating_an_item_updates_its_event(db: Database) -> None:
     (item_id,) = await add(db, feed_id, item(1, event=JUNE_16))
     later = replace(JUNE_16, start=JUNE_16.start + timedelta(days=7), end=None)
     async with db.session() as session:
-        await feeds.update_item(session, item_id, item(1, event=later, title="Reporté"), NOW)
+        await feed_items.update_item(session, item_id, item(1, event=later, title="Reporté"), NOW)
     async with db.session() as session:
         event = await session.scalar(select(EventRow))
     assert event is not None
@@ -133,9 +133,9 @@ async def test_forgetting_items_keeps_their_agenda_events(db: Database) -> None:
         )
         (record,) = (await feeds.items_by_identity(session, feed_id, [item(1).identity])).values()
         await deliveries.add_deliveries(session, record, {ROOM: entry.id}, NOW)
-        await feeds.touch(session, [second], poll=5)
+        await feed_items.touch(session, [second], poll=5)
         index = await feeds.feed_index(session, feed_id)
-        await feeds.delete_items(session, feeds.beyond_window(index, keep=1))
+        await feed_items.delete_items(session, feeds.beyond_window(index, keep=1))
     async with db.session() as session:
         left = await feeds.feed_index(session, feed_id)
         event = await session.scalar(select(EventRow))
@@ -148,7 +148,7 @@ async def test_deliveries_follow_their_outbox_rows(db: Database) -> None:
     """A delivery shows its outbox row's state, and its event id once sent."""
     feed_id = await new_feed(db)
     async with db.session() as session:
-        (record,) = await feeds.add_items(
+        (record,) = await feed_items.add_items(
             session, feed_id, [(item(1, event=JUNE_16), "announced")], now=NOW, poll=1
         )
         entry = await outbox.enqueue(
@@ -173,7 +173,7 @@ async def test_sent_announcements_of_moved_events_are_found_once(db: Database) -
     """After an event moves, its sent delivery is stale until marked edited."""
     feed_id = await new_feed(db)
     async with db.session() as session:
-        (record,) = await feeds.add_items(
+        (record,) = await feed_items.add_items(
             session, feed_id, [(item(1, event=JUNE_16), "announced")], now=NOW, poll=1
         )
         entry = await outbox.enqueue(
@@ -184,7 +184,7 @@ async def test_sent_announcements_of_moved_events_are_found_once(db: Database) -
     async with db.session() as session:
         assert await deliveries.stale_deliveries(session, feed_id) == []
         moved = replace(JUNE_16, start=JUNE_16.start + timedelta(days=1))
-        await feeds.update_item(session, record.id, item(1, event=moved), NOW)
+        await feed_items.update_item(session, record.id, item(1, event=moved), NOW)
     async with db.session() as session:
         ((delivery, current),) = await deliveries.stale_deliveries(session, feed_id)
         assert current.event == moved and delivery.event_id == "$announce"

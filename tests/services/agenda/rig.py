@@ -11,7 +11,7 @@ from bot.feeds.normalise import FeedItem, ItemKind, NormaliseRules, normalise_en
 from bot.feeds.parse import parse_feed
 from bot.services.agenda import Agenda, AgendaEvent
 from bot.services.agenda.posts import AgendaPoster
-from bot.storage import feeds
+from bot.storage import feed_items, feeds
 from bot.storage.agenda import NewEvent
 from bot.storage.db import Database
 from tests.factory import hub_rooms, postbox
@@ -50,7 +50,9 @@ async def store_items(
     """Store items as a feed poll records them (their events go to the agenda)."""
     async with db.session() as session:
         state = await feeds.feed_state(session, url)
-        await feeds.add_items(session, state.id, [(i, "announced") for i in items], now=now, poll=1)
+        await feed_items.add_items(
+            session, state.id, [(i, "announced") for i in items], now=now, poll=1
+        )
 
 
 async def store_event_feed(db: Database, now: datetime = NOW) -> None:

@@ -11,7 +11,7 @@ from bot.errors import NotFound, UsageError
 from bot.feeds.eventtime import EventTime
 from bot.feeds.normalise import ItemKind
 from bot.services.agenda import Agenda, Change, Field
-from bot.storage import feeds
+from bot.storage import feed_items, feeds
 from bot.storage.db import Database
 from tests.feeds.conftest import load_feed
 from tests.feeds.rig import Rig, rig
@@ -59,7 +59,9 @@ async def edit_feed_item(db: Database, original: str, **changes: object) -> None
     async with db.session() as session:
         state = await feeds.feed_state(session, EVENT_FEED)
         stored = await feeds.items_by_identity(session, state.id, [item.identity])
-        await feeds.update_item(session, stored[item.identity].id, edited, NOW + timedelta(days=1))
+        await feed_items.update_item(
+            session, stored[item.identity].id, edited, NOW + timedelta(days=1)
+        )
 
 
 async def test_the_agenda_reads_the_real_event_feed_through_the_watcher(rig: Rig) -> None:

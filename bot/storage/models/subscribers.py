@@ -1,0 +1,88 @@
+"""Newsletter subscribers, pending address offers, newsletters sent by DM."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.storage.models.base import Base, UtcDateTime
+
+
+class SubscriberRow(Base):
+    """A newsletter subscriber; unsubscribing empties every personal field, the dates stay."""
+
+    __tablename__ = "subscriber"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    domain: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(16))
+    consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    consent_version: Mapped[str | None] = mapped_column(String(32))
+    dm_delivery: Mapped[bool] = mapped_column(Boolean, default=False)
+    dm_room_id: Mapped[str | None] = mapped_column(String(255))
+    dm_unreachable_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    subscribed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class SubscriptionOfferRow(Base):
+    """The addresses proposed to a member in their DM, waiting for a yes, a number or a 👍."""
+
+    __tablename__ = "subscription_offer"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255))
+    candidates: Mapped[list[str]] = mapped_column(JSON)
+    language: Mapped[str] = mapped_column(String(8))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class NewsletterFanoutRow(Base):
+    """One newsletter's delivery by DM: how many were queued, skipped, and when it ended."""
+
+    __tablename__ = "newsletter_fanout"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("feed_item.id", ondelete="CASCADE"), primary_key=True
+    )
+    title: Mapped[str] = mapped_column(Text)
+    queued: Mapped[int] = mapped_column(Integer)
+    unreachable: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class NewsletterDmRow(Base):
+    """A newsletter sent to one subscriber's DM: its outbox row, and whether a failure was seen."""
+
+    __tablename__ = "newsletter_dm"
+    __table_args__ = (
+        UniqueConstraint("item_id", "subscriber_id", name="uq_newsletter_dm"),
+        Index("ix_newsletter_dm_outbox", "outbox_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("newsletter_fanout.item_id", ondelete="CASCADE")
+    )
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="SET NULL")
+    )
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    failure_seen: Mapped[bool] = mapped_column(Boolean, default=False)
