@@ -1,1 +1,1 @@
-"""Commands: the router of declared commands, and one module per family of commands."""
+"""Commands: the dispatcher, what routers declare, and one module per family of commands."""

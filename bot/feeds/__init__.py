@@ -1,1 +1,1 @@
-"""The hub's feeds: fetch (HTTP) -> parse (feedparser) -> normalise (identity, kind, dates)."""
+"""The hub's feeds: fetch (HTTP) -> parse (feedparser) -> normalise -> watch, plan and record."""

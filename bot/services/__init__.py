@@ -1,1 +1,2 @@
-"""Domain logic of the bot, free of Matrix: agenda, subscriptions, reminders."""
+"""Domain logic of the bot, free of Matrix: the hub's rooms, announcements, agenda, reminders,
+subscriptions, the feeds' reports; ``registry`` builds them all."""
