@@ -129,13 +129,15 @@ class App:
         await rooms.resolve(self.config.rooms, announcements.organiser_room, gateway)
 
     async def _start_loops(self) -> None:
-        """Send, then catch up on reminders and plan the rest, then poll the feeds."""
+        """Send, then catch up on reminders and plan the rest, then poll the feeds (and follow
+        the newsletters they send by DM) when there are feeds to poll."""
         parts = self._running()
         self._start_loop("sender", parts.sender.run, LOOP_GRACE)
         self._undo.push_async_callback(parts.scheduler.stop)
         await parts.scheduler.start()
-        self._start_loop("feeds", parts.feeds.run, FEEDS_GRACE)
-        self._start_loop("newsletter-fanout", parts.fanout.run, LOOP_GRACE)
+        if self.config.feeds:
+            self._start_loop("feeds", parts.feeds.run, FEEDS_GRACE)
+            self._start_loop("newsletter-fanout", parts.fanout.run, LOOP_GRACE)
 
     def _start_loop(self, name: str, run: RunLoop, grace: float) -> asyncio.Task[Any]:
         """Run ``run(stop)`` in the task set; stopping sets ``stop``, then cancels after
