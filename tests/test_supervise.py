@@ -1,4 +1,5 @@
-"""Running work unless told to stop: how a standby's wait for the lock is interrupted."""
+"""Running work unless told to stop (a standby's wait for the lock), and how background loops
+wait and are stopped."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot.supervise import unless_set
+from bot.supervise import halt, pause, unless_set
 
 
 async def test_work_that_finishes_first_is_reported_done() -> None:
@@ -42,3 +43,30 @@ async def test_the_work_s_own_failure_reaches_the_caller() -> None:
 
     with pytest.raises(RuntimeError, match="cannot log in"):
         await unless_set(fail(), asyncio.Event())
+
+
+async def test_a_pause_ends_at_once_when_stop_is_set_meanwhile() -> None:
+    """A loop waiting a whole minute returns as soon as it is asked to stop, and says so."""
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_soon(stop.set)
+    async with asyncio.timeout(5):
+        assert await pause(stop, 60) is True
+
+
+async def test_a_pause_woken_early_does_not_mean_stop() -> None:
+    """A wake-up (new rows for the sender) ends the pause early, and the loop goes on."""
+    stop, wake = asyncio.Event(), asyncio.Event()
+    asyncio.get_running_loop().call_soon(wake.set)
+    async with asyncio.timeout(5):
+        assert await pause(stop, 60, wake) is False
+
+
+async def test_halt_lets_a_loop_finish_then_cancels_one_that_overstays() -> None:
+    """A loop that ends when asked is left to end; one that ignores ``stop`` is cancelled."""
+    polite_stop, stubborn_stop = asyncio.Event(), asyncio.Event()
+    polite = asyncio.create_task(polite_stop.wait())
+    stubborn = asyncio.create_task(asyncio.Event().wait())
+    await halt(polite_stop, polite, grace=5)
+    await halt(stubborn_stop, stubborn, grace=0)
+    assert polite.done() and not polite.cancelled()
+    assert stubborn.cancelled() and stubborn_stop.is_set()

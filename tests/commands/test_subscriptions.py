@@ -268,3 +268,24 @@ async def test_no_address_is_ever_logged(
     messages = [r.getMessage() for r in caplog.records if r.name.startswith("bot")]
     assert any("subscriber" in message for message in messages)
     assert not [message for message in messages if ADDRESS in message or "insee.fr" in message]
+
+
+async def test_a_dm_reply_that_crashes_is_answered_with_a_reference(
+    rig: SubscriptionRig, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reply in the DM goes through the same error boundary as a command: the member gets a
+    short answer with a reference, the same one as the logged traceback, and nothing else."""
+    await rig.say(CAMILLE, "!abonner")
+    dm = rig.direct.dms[CAMILLE]
+
+    async def broken(*_args: object) -> bool:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(rig.dispatcher.services.subscriptions, "answer", broken)
+    with caplog.at_level(logging.ERROR, logger="bot.commands.router"):
+        await rig.say(CAMILLE, "oui", room_id=dm)
+    answer = await rig.last(dm)
+    ref = answer.split("(référence ", 1)[-1].split(")", 1)[0]
+    assert answer.startswith(catalogue("fr")("router.internal_error", ref="").split("(")[0])
+    assert any(ref in record.getMessage() for record in caplog.records)
+    assert "database" not in answer and await rig.subscriber(CAMILLE) is None
