@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, WhoamiResponse
 
 from bot.errors import LoginFailed
+from bot.matrix.private_file import write_private
+
+if TYPE_CHECKING:
+    from bot.config import MatrixConfig
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,17 @@ class LoginSettings:
     device_name: str
     encryption: bool
 
+    @classmethod
+    def from_config(cls, matrix: MatrixConfig) -> LoginSettings:
+        return cls(
+            homeserver=matrix.homeserver,
+            user_id=matrix.user_id,
+            password=matrix.password.get_secret_value() if matrix.password else None,
+            access_token=matrix.access_token.get_secret_value() if matrix.access_token else None,
+            device_name=matrix.device_name,
+            encryption=matrix.encryption,
+        )
+
 
 def read_credentials(path: Path) -> Credentials | None:
     """The stored device, or None before the first login; raises when the file is unreadable."""
@@ -54,12 +69,7 @@ def store_file(store_path: Path, credentials: Credentials) -> Path:
 
 def _write(path: Path, credentials: Credentials) -> None:
     """Write atomically and readable by the bot's user only: it holds the access token."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(asdict(credentials), handle)
-    tmp.replace(path)
+    write_private(path, json.dumps(asdict(credentials)))
 
 
 def client_config(encryption: bool) -> AsyncClientConfig:
