@@ -65,6 +65,7 @@ class App:
             self._migrate,
             self._log_in,
             self._assemble,
+            self._cross_sign,
             self._first_sync,
             self._resolve_rooms,
             self._start_loops,
@@ -106,7 +107,8 @@ class App:
         await migrate.upgrade(self.config.database_url_or_default)
 
     async def _log_in(self) -> None:
-        client = await Session(_login_settings(self.config), self.config.data_dir).open()
+        settings = LoginSettings.from_config(self.config.matrix)
+        client = await Session(settings, self.config.data_dir).open()
         self._undo.push_async_callback(client.close)
         self._client = client
 
@@ -115,6 +117,14 @@ class App:
         parts = assemble(self.config, self._client, self.clock, self.db, self.metrics)
         self._undo.push_async_callback(parts.http.close)
         self.parts = parts
+
+    async def _cross_sign(self) -> None:
+        """Before any command: the device signed by the account's identity (matrix/identity.py);
+        the bot keeps running when it cannot be, and says why."""
+        parts = self._running()
+        self._undo.push_async_callback(parts.withheld.stop)
+        self._undo.push_async_callback(parts.identity.stop)
+        await parts.identity.start()
 
     async def _first_sync(self) -> None:
         """Start syncing, and wait until the first sync brought the rooms' state."""
@@ -189,18 +199,6 @@ class App:
     @property
     def room_ids(self) -> list[str]:
         return self.parts.rooms.rooms if self.parts else []
-
-
-def _login_settings(config: Config) -> LoginSettings:
-    matrix = config.matrix
-    return LoginSettings(
-        homeserver=matrix.homeserver,
-        user_id=matrix.user_id,
-        password=matrix.password.get_secret_value() if matrix.password else None,
-        access_token=matrix.access_token.get_secret_value() if matrix.access_token else None,
-        device_name=matrix.device_name,
-        encryption=matrix.encryption,
-    )
 
 
 async def run_until_stopped(app: App, stop: asyncio.Event) -> bool:

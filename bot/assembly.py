@@ -26,15 +26,19 @@ from bot.i18n import catalogue
 from bot.matrix.dm import DirectRooms
 from bot.matrix.files import MatrixFiles
 from bot.matrix.gateway import MatrixGateway
+from bot.matrix.identity import IdentitySettings
+from bot.matrix.identity_keeper import IdentityKeeper
 from bot.matrix.postbox import MatrixPostbox
 from bot.matrix.sender import Sender
 from bot.matrix.session import Client
 from bot.matrix.sync import InvitePolicy, SyncLoop, SyncTokens
+from bot.matrix.withheld import WithheldKeys
 from bot.messages import Audience, Postbox
 from bot.metrics import Metrics
 from bot.scheduling import ReminderScheduler
 from bot.services.agenda.posts import AgendaPoster
 from bot.services.announcements import Announcer
+from bot.services.key_notices import KeyWithheldNotices
 from bot.services.ratelimit import RateLimiter
 from bot.services.registry import Outside, Services, build_services
 from bot.services.rooms import HubRooms
@@ -66,6 +70,8 @@ class Parts:
     feeds: FeedWatchers
     fanout: FanoutMonitor
     http: aiohttp.ClientSession
+    identity: IdentityKeeper
+    withheld: WithheldKeys
 
 
 def assemble(config: Config, client: Client, clock: Clock, db: Database, metrics: Metrics) -> Parts:
@@ -84,14 +90,23 @@ def assemble(config: Config, client: Client, clock: Clock, db: Database, metrics
         client, hub=rooms, next_sync=gateway.next_sync, left=gateway.has_left,
         encrypted=config.matrix.encryption,
     )  # fmt: skip
-    outside = Outside(gateway, gateway, direct, MatrixFiles(client, postbox), fetcher)
+    identity = IdentityKeeper(
+        client, IdentitySettings.from_config(config), metrics.device_cross_signed
+    )
+    outside = Outside(
+        gateway, gateway, direct, MatrixFiles(client, postbox), fetcher, lambda: identity.trust
+    )
     services = build_services(config, clock, db, postbox, rooms, outside)
     dispatcher = build_dispatcher(services, metrics)
     announcer = Announcer(config.announcements, catalogue(config.language), config.tz)
     newsletter = NewsletterDelivery(postbox, direct, announcer)
+    notices = KeyWithheldNotices(
+        db, postbox, direct, catalogue(config.language), clock, lambda: identity.signed
+    )
+    withheld = WithheldKeys(client, metrics, notices.tell)
     return Parts(
         gateway=gateway,
-        sync=_sync_loop(config, gateway, clock, db, dispatcher, rooms),
+        sync=_sync_loop(config, gateway, clock, db, dispatcher, rooms, withheld),
         sender=sender,
         postbox=postbox,
         rooms=rooms,
@@ -101,6 +116,8 @@ def assemble(config: Config, client: Client, clock: Clock, db: Database, metrics
         feeds=_watchers(config, db, clock, postbox, fetcher, rooms, metrics, newsletter),
         fanout=_fanout_monitor(config, db, clock, postbox, rooms),
         http=http,
+        identity=identity,
+        withheld=withheld,
     )
 
 
@@ -120,13 +137,15 @@ def _sync_loop(
     db: Database,
     dispatcher: Dispatcher,
     rooms: HubRooms,
+    withheld: WithheldKeys,
 ) -> SyncLoop:
-    """The sync loop: events to the dispatcher, room upgrades to the hub's rooms."""
+    """The sync loop: events to the dispatcher, room upgrades to the hub's rooms; members whose
+    clients withhold their keys are not asked to resend what the bot cannot read."""
     invites = InvitePolicy(frozenset(config.organisers), tuple(config.allowed_invite_servers))
     return SyncLoop(
         gateway, clock, tokens=SyncTokens(db), inbox=dispatcher, upgrades=rooms, invites=invites,
         command_grace=timedelta(seconds=config.matrix.command_grace_seconds),
-        sync_timeout_ms=config.matrix.sync_timeout_ms,
+        sync_timeout_ms=config.matrix.sync_timeout_ms, withholding=withheld.withholds,
     )  # fmt: skip
 
 

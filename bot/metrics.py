@@ -23,6 +23,11 @@ COMMAND_OUTCOMES = (
     "ok", "usage_error", "user_error", "denied", "internal_error", "rate_limited", "unknown",
 )  # fmt: skip
 SEND_RESULTS = ("sent", "rate_limited", "retried", "failed")
+# The codes of m.room_key.withheld the spec defines; any other is counted as "other".
+WITHHELD_CODES = (
+    "m.unverified", "m.blacklisted", "m.unauthorised", "m.unavailable", "m.no_olm",
+    "m.history_not_shared",
+)  # fmt: skip
 OVERDUE_AFTER = timedelta(minutes=1)
 
 
@@ -85,6 +90,10 @@ class Metrics:
         )  # fmt: skip
         for result in SEND_RESULTS:  # every series exists from the start, at zero
             self.sends.labels(result)
+        self.keys_withheld = Counter(
+            "ssphub_room_keys_withheld", "Room keys a member's client refused the bot, by code.",
+            ["code"], registry=registry,
+        )  # fmt: skip
 
     def _gauges(self) -> None:
         registry = self.registry
@@ -101,6 +110,13 @@ class Metrics:
         self.gauges = {
             name: Gauge(f"ssphub_{name}", text, registry=registry) for name, text in gauge.items()
         }
+        self.cross_signed = Gauge(
+            "ssphub_device_cross_signed",
+            "1 when the bot's device is signed by its account's identity, 0 when it is not "
+            "(NaN: not checked, encryption off or not logged in yet).",
+            registry=registry,
+        )
+        self.cross_signed.set(math.nan)
 
     def command(self, name: str, outcome: str) -> None:
         """Count one command; ``name`` is the declared name, or ``NO_COMMAND``."""
@@ -112,6 +128,13 @@ class Metrics:
 
     def announced(self, items: int) -> None:
         self.announcements.inc(items)
+
+    def device_cross_signed(self, signed: bool) -> None:
+        self.cross_signed.set(1 if signed else 0)
+
+    def key_withheld(self, code: str) -> None:
+        """Count one room key withheld from the bot; unknown codes as ``other``."""
+        self.keys_withheld.labels(code if code in WITHHELD_CODES else "other").inc()
 
     def send(self, result: str) -> None:
         """Count one outbox send attempt: sent, rate_limited, retried or failed."""

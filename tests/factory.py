@@ -18,6 +18,7 @@ from bot.services.registry import Outside, Services, build_services
 from bot.services.rooms import HubRooms, RoomDirectory
 from bot.services.subscriptions import DirectChats
 from bot.storage.db import Database
+from bot.trust import DeviceTrust
 from tests.fakes import NoPowers
 
 
@@ -91,12 +92,13 @@ def services(
     direct: DirectChats | None = None,
     files: FileDrop | None = None,
     fetcher: Fetcher | None = None,
+    device_trust: DeviceTrust | None = None,
 ) -> Services:
     """Every service as the application builds them, on a real database and outbox."""
     rooms = rooms or hub_rooms(db, clock)
     outside = Outside(
         powers or NoPowers(), directory or NoRooms(), direct or NoDirect(), files or NoFiles(),
-        fetcher or Offline(),
+        fetcher or Offline(), lambda: device_trust,
     )  # fmt: skip
     return build_services(
         config, clock, db, outbox or MatrixPostbox(clock, None, rooms), rooms, outside

@@ -274,3 +274,28 @@ def test_example_with_placeholders_replaced_is_valid() -> None:
         "https://ssphub.netlify.app/infolettre/infolettre.xml",
         "https://ssphub.netlify.app/event.xml",
     ]
+
+
+RECOVERY_KEY = "EsSz ykH7 LCZx 7Cae cmKD wcmY JRXi Ybtu 8iQ3 t8Ez nRwK pUY1"
+
+
+def with_recovery_key(value: str) -> str:
+    """The minimal file with ``matrix.recovery_key`` set to ``value``."""
+    return MINIMAL.replace("rooms:", f'  recovery_key: "{value}"\nrooms:', 1)
+
+
+@pytest.mark.parametrize("value", [RECOVERY_KEY, RECOVERY_KEY.replace(" ", ""), "une phrase"])
+def test_recovery_key_or_passphrase_is_accepted_and_kept_secret(value: str) -> None:
+    """A valid recovery key (spaced or not) or any passphrase is taken, and never shown."""
+    config = parse(with_recovery_key(value))
+    assert config.matrix.recovery_key is not None
+    assert config.matrix.recovery_key.get_secret_value() == value
+    assert value not in repr(config) and value not in str(config)
+
+
+def test_mistyped_recovery_key_is_refused_without_echoing_it() -> None:
+    """Text shaped like a recovery key whose check digit is wrong is a problem at its key."""
+    typo = RECOVERY_KEY[:-1] + "2"
+    (problem,) = problems(with_recovery_key(typo))
+    assert problem.startswith("bot.yaml: matrix.recovery_key: not a valid recovery key")
+    assert typo not in problem and typo.replace(" ", "") not in problem

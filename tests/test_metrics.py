@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from datetime import timedelta
 
 import pytest
@@ -204,3 +205,20 @@ def test_feed_polls_are_counted_by_feed_and_result_class(result: str) -> None:
     metrics = Metrics()
     metrics.feed_poll("Événements", result)
     assert family(metrics, "ssphub_feed_polls_total") == {f"feed=Événements,result={result}": 1}
+
+
+def test_identity_metrics() -> None:
+    """The device gauge is NaN until checked, then 1 or 0; withheld keys count by known code,
+    anything else as "other" (the label set stays bounded)."""
+    metrics = Metrics()
+    assert math.isnan(samples(metrics)[("ssphub_device_cross_signed", "")])
+    metrics.device_cross_signed(False)
+    assert samples(metrics)[("ssphub_device_cross_signed", "")] == 0
+    metrics.device_cross_signed(True)
+    assert samples(metrics)[("ssphub_device_cross_signed", "")] == 1
+    for code in ("m.unverified", "m.unverified", "com.example.whatever"):
+        metrics.key_withheld(code)
+    assert family(metrics, "ssphub_room_keys_withheld_total") == {
+        "code=m.unverified": 2,
+        "code=other": 1,
+    }

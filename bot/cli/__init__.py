@@ -1,5 +1,5 @@
 """Command line: run · sandbox · check-config · healthcheck · db upgrade · feeds preview ·
-subscribers."""
+subscribers · crypto."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli import subscribers
+from bot.cli import crypto, subscribers
 from bot.errors import BotError, ConfigError
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="play a short scripted conversation, print it, and exit"
     )
     subscribers.add_parser(commands, default_config)
+    crypto.add_parser(commands, default_config)
     return parser
 
 
@@ -90,6 +91,8 @@ def check_config(path: Path, file_only: bool = False) -> int:
         print("\n".join(map(str, found)), file=sys.stderr)
         return 2
     print(f"{path}: valid" + ("" if file_only else f"; {config.data_dir} is ready"))
+    if config.matrix.encryption:
+        print(crypto.recovery_key_note(config))
     return 0
 
 
@@ -221,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return sandbox(args.data_dir, args.demo)
         if args.command == "subscribers":
             return subscribers.run(args, _load)
+        if args.command == "crypto":
+            return crypto.run(args, _load)
         return run(args.config)
     except ConfigError as error:
         print("\n".join(error.problems), file=sys.stderr)

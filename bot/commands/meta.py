@@ -6,6 +6,7 @@ from bot import markup
 from bot.commands.context import CommandContext, CommandIndex
 from bot.commands.declare import Command, Role, Router
 from bot.errors import UsageError
+from bot.trust import DeviceTrust
 
 router = Router("meta")
 
@@ -55,10 +56,21 @@ async def ping(ctx: CommandContext) -> None:
 @router.command("status", fr="statut", en="status", role=Role.ORGANISER)
 async def status(ctx: CommandContext) -> None:
     summary = await ctx.services.status.summary(ctx.session)
-    await ctx.reply(
+    text = ctx.t(
         "status.summary",
         version=summary.version,
         pending=summary.pending,
         failed=summary.failed,
         rooms=summary.rooms,
     )
+    await ctx.reply_text("\n".join([text, *_device_line(ctx, summary.device)]))
+
+
+def _device_line(ctx: CommandContext, trust: DeviceTrust | None) -> list[str]:
+    """Whether the bot's device is cross-signed, and the remedy when it is not."""
+    if trust is None:
+        return []
+    if trust.signed:
+        return [ctx.t("status.device_signed", device=trust.device_id)]
+    remedy = ctx.t(f"identity.remedy.{trust.problem}")
+    return [ctx.t("status.device_unsigned", device=trust.device_id, remedy=remedy)]

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
 from pydantic_core import PydanticCustomError
 
+from bot.recoverykey import mistyped_recovery_key
+
 
 def check(condition: bool, reason: str) -> None:
     """Refuse the value with ``reason`` unless ``condition`` holds."""
@@ -72,6 +74,16 @@ ServerPattern = Annotated[
     str, matching(r"[A-Za-z0-9.\-*?\[\]:]+", "a server name pattern such as '*.tchap.gouv.fr'")
 ]
 Secret = Annotated[SecretStr, Field(min_length=1)]
+
+
+def _recovery_key(value: SecretStr) -> SecretStr:
+    """Text shaped like a recovery key must be one; any other text is taken as a passphrase."""
+    problem = mistyped_recovery_key(value.get_secret_value())
+    check(problem is None, f"not a valid recovery key: {problem}")
+    return value
+
+
+RecoveryKey = Annotated[Secret, AfterValidator(_recovery_key)]
 Text = Annotated[str, Field(min_length=1)]
 DataDir = Annotated[Path, AfterValidator(lambda path: path.expanduser().resolve())]
 LogLevel = Annotated[

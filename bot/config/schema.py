@@ -25,6 +25,7 @@ from bot.config.fields import (
     HttpUrl,
     LogLevel,
     Prefix,
+    RecoveryKey,
     RoomRef,
     Secret,
     ServerPattern,
@@ -51,6 +52,7 @@ class MatrixConfig(Section):
     user_id: UserId
     password: Secret | None = None
     access_token: Secret | None = None
+    recovery_key: RecoveryKey | None = None
     device_name: Text = "ssphub-bot"
     encryption: bool = True
     command_grace_seconds: int = Field(default=300, ge=0)

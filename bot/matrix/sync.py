@@ -10,6 +10,7 @@ import asyncio
 import fnmatch
 import logging
 import random
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -102,6 +103,7 @@ class SyncLoop:
         invites: InvitePolicy,
         command_grace: timedelta,
         sync_timeout_ms: int = 30_000,
+        withholding: Callable[[str], bool] = lambda user_id: False,
     ) -> None:
         self.gateway = gateway
         self.client: AsyncClient = gateway.client
@@ -112,6 +114,7 @@ class SyncLoop:
         self.invites = invites
         self.oldest_accepted = clock.now() - command_grace
         self.sync_timeout_ms = sync_timeout_ms
+        self.withholding = withholding
         self.synced = asyncio.Event()
         self.tasks = TaskSet(on_idle=self._on_tasks_idle)
         self._token: str | None = None
@@ -240,6 +243,8 @@ class SyncLoop:
             await self.client.request_room_key(event)
         except Exception:  # a key request is best effort; the member is asked to resend anyway
             log.debug("room key request for %s failed", event.event_id, exc_info=True)
+        if self.withholding(event.sender):
+            return  # the member was told why in a DM: asking to resend cannot help
         message = to_incoming(room, event, direct=is_direct(room), body="")
         self.tasks.spawn(self.inbox.handle_undecryptable(message), name=f"utd:{event.event_id}")
 

@@ -3,6 +3,7 @@ and handed to every command: each field is always there."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,6 +19,7 @@ from bot.services.rooms import HubRooms, RoomDirectory
 from bot.services.status import BotStatus
 from bot.services.subscriptions import DirectChats, Subscriptions
 from bot.storage.db import Database
+from bot.trust import DeviceTrust
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Outside:
     direct: DirectChats
     files: FileDrop
     fetcher: Fetcher
+    device_trust: Callable[[], DeviceTrust | None] = lambda: None  # None: not checked
 
 
 @dataclass(frozen=True)
@@ -66,5 +69,6 @@ def build_services(
     )  # fmt: skip
     return Services(
         config, clock, db, postbox, rooms, permissions, Agenda(config.tz), reminders,
-        subscriptions, FeedReports(config, outside.fetcher), BotStatus(len(config.rooms)),
+        subscriptions, FeedReports(config, outside.fetcher),
+        BotStatus(len(config.rooms), outside.device_trust),
     )  # fmt: skip

@@ -66,3 +66,21 @@ def test_console_entry_point_runs_as_a_module() -> None:
     )
     for command in ("run", "sandbox", "check-config", "db"):
         assert command in result.stdout
+
+
+def test_check_config_explains_the_recovery_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Unset, check-config says what the bot does without it; set, what it takes it for,
+    never printing it."""
+    monkeypatch.setenv("BOT_PASSWORD", "s3cret")
+    path = tmp_path / "bot.yaml"
+    path.write_text(MINIMAL, "utf-8")
+    assert main(["check-config", "--file-only", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "matrix.recovery_key is not set" in out and "recovery-key.txt" in out
+    monkeypatch.setenv("BOT_RECOVERY_KEY", "une phrase de passe")
+    path.write_text(MINIMAL.replace("rooms:", "  recovery_key: ${BOT_RECOVERY_KEY}\nrooms:"))
+    assert main(["check-config", "--file-only", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "used as the secret storage passphrase" in out and "une phrase" not in out
