@@ -33,12 +33,14 @@ def bot_config_text(
     rooms: list[str],
     organisers: list[str],
     extra: str = "",
+    matrix_extra: str = "",
     grace: int = 300,
     pace_seconds: float = 0,
     max_backoff_seconds: float = 300,
     web_port: int = 0,
 ) -> str:
-    """A bot configuration's YAML for the test homeserver; ``extra`` adds top-level YAML."""
+    """A bot configuration's YAML for the test homeserver; ``extra`` adds top-level YAML,
+    ``matrix_extra`` lines of the matrix section (indented by two spaces)."""
     return f"""\
 matrix:
   homeserver: {synapse.url}
@@ -46,7 +48,7 @@ matrix:
   password: "{password}"
   sync_timeout_ms: 5000
   command_grace_seconds: {grace}
-rooms: {rooms}
+{matrix_extra}rooms: {rooms}
 organisers: {organisers}
 data_dir: {data_dir}
 web:
