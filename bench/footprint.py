@@ -11,9 +11,11 @@ anyone outside can tell that a sync was handled. It lags that moment by one repl
 of work for the command, its PUT and the member's long poll returning: 0.1 to 0.2 s here, the
 first command of a fresh process included). The ping is answered because it is younger than
 ``matrix.command_grace_seconds`` (default 300 s), as is a member's command sent to a restarting
-bot; no reply within the time limit fails the run. Two earlier milestones are printed beside it:
-the "logged in" log line, and the first 200 of ``/healthz`` (the first sync response applied;
-polled every 10 ms from the login line on, not before, to leave the start itself alone). Cold:
+bot; no reply within the time limit fails the run. Three earlier milestones are printed beside
+it: the "logged in" log line, the "cross-signed" log line that ends the identity step (cold: the
+identity made, published and the device signed; warm: one keys query), and the first 200 of
+``/healthz`` (the first sync response applied; polled every 10 ms from the login line on, not
+before, to leave the start itself alone). Cold:
 new account, fresh data directory, first login with a password (a new device, its keys
 uploaded). Warm: the same data directory again (session, crypto store and sync token reused).
 "Cold" is the process, not the disk: the page cache is warm.
@@ -88,6 +90,7 @@ class StartTimes:
     """Seconds from the spawn to each milestone of one start."""
 
     logged_in: float
+    signed: float
     healthy: float
     answered: float
 
@@ -111,9 +114,10 @@ async def timed_start(process: Process, bot: Bot, alice: Member) -> StartTimes:
     spawned = await process.start()
     async with asyncio.TaskGroup() as group:
         logged_in = group.create_task(process.first_line("logged in as", START_TIMEOUT))
+        signed = group.create_task(process.first_line("is cross-signed", START_TIMEOUT))
         healthy = group.create_task(first_healthy(process, bot.web_port, START_TIMEOUT))
         answered = group.create_task(reply_seen(alice, bot.room, event_id, START_TIMEOUT))
-    moments = (logged_in.result(), healthy.result(), answered.result())
+    moments = (logged_in.result(), signed.result(), healthy.result(), answered.result())
     return StartTimes(*(moment - spawned for moment in moments))
 
 
@@ -309,13 +313,17 @@ def mib(kib: int) -> str:
 def report(f: Figures) -> None:
     print("ssphub-bot footprint: `ssphub-bot run` subprocess, SQLite, E2EE on, local Synapse")
     print(f"start to first handled sync, seconds from spawn, median of {f.runs} runs")
-    print(f"{'':8}{'logged in':>12}{'/healthz 200':>14}{'!ping answered':>16}   (min - max)")
+    print(f"{'':8}{'logged in':>12}{'signed':>9}{'/healthz 200':>14}{'!ping answered':>16}"
+          "   (min - max)")  # fmt: skip
     for name, runs in (("cold", f.cold), ("warm", f.warm)):
         cells = [statistics.median(getattr(run, key) for run in runs)
-                 for key in ("logged_in", "healthy", "answered")]  # fmt: skip
+                 for key in ("logged_in", "signed", "healthy", "answered")]  # fmt: skip
         answered = [run.answered for run in runs]
-        print(f"{name:8}{cells[0]:12.2f}{cells[1]:14.2f}{cells[2]:16.2f}"
+        print(f"{name:8}{cells[0]:12.2f}{cells[1]:9.2f}{cells[2]:14.2f}{cells[3]:16.2f}"
               f"   ({min(answered):.2f} - {max(answered):.2f})")  # fmt: skip
+    for name, runs in (("cold", f.cold), ("warm", f.warm)):
+        step = statistics.median((run.signed - run.logged_in) * 1000 for run in runs)
+        print(f"identity step ({name}), logged in to signed: {step:.0f} ms (median)")
     print(f"memory when idle, MiB (VmRSS median of {SAMPLES} samples; VmHWM peak since spawn)")
     print(f"{'':52}{'VmRSS':>8}{'VmHWM':>8}")
     for idle in f.idle:
