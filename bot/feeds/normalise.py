@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 
 from bot.feeds.eventtime import EventTime, event_time
 from bot.feeds.parse import RawEntry
-from bot.feeds.text import clean_title, collapse, first_paragraph, truncate
+from bot.feeds.text import clean_title, collapse, first_paragraph, strip_tags, truncate
 
 IDENTITY_CHARS = 512
+MAX_CATEGORIES = 20
+CATEGORY_CHARS = 80
 UNTITLED = "(sans titre)"
 _NEWSLETTER_IN_LINK = re.compile(r"infolettre[_/-](\d{1,4})(?!\d)", re.IGNORECASE)
 _NEWSLETTER_IN_TITLE = re.compile(r"(?:\bn[°o]\s?|#)(\d{1,4})\b", re.IGNORECASE)
@@ -84,6 +86,7 @@ class FeedItem:
     event: EventTime | None
     guid: str | None
     fingerprint: str
+    categories: tuple[str, ...] = ()  # the feed's <category> elements, as filters read them
 
 
 def normalise_entries(entries: Sequence[RawEntry], rules: NormaliseRules) -> list[FeedItem]:
@@ -143,7 +146,15 @@ def _item(entry: RawEntry, key: str | None, rules: NormaliseRules) -> FeedItem:
         event=event,
         guid=entry.guid,
         fingerprint=_fingerprint(title, entry.published, event),
+        categories=clean_categories(entry.categories),
     )
+
+
+def clean_categories(raw: Sequence[str]) -> tuple[str, ...]:
+    """The entry's categories as plain text on one line each, without repeats, bounded."""
+    cleaned = (truncate(collapse(strip_tags(category)), CATEGORY_CHARS) for category in raw)
+    unique = dict.fromkeys(category for category in cleaned if category)
+    return tuple(unique)[:MAX_CATEGORIES]
 
 
 def _url_key(entry: RawEntry, rules: NormaliseRules) -> str | None:

@@ -6,8 +6,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot.feeds.eventtime import EventTime
+from bot.feeds.filters import Hold, ItemFilter
 from bot.feeds.normalise import FeedItem, ItemKind
 
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
@@ -20,7 +23,7 @@ class ItemStatus(StrEnum):
     ANNOUNCED = "announced"
     RECORDED_SILENTLY = "recorded_silently"  # the feed's first poll
     HELD_BY_BREAKER = "held_by_breaker"
-    FILTERED = "filtered"  # a kind this feed does not announce
+    FILTERED = "filtered"  # held by the feed's filter (its kinds, categories or title words)
     DEFERRED = "deferred"  # over the per-poll cap: announced by a later poll
     # First seen but clearly old (Quarto's 20-item window brings old items back):
     PAST_EVENT = "past_event"  # an event whose last day was before the day it appeared
@@ -35,13 +38,39 @@ OLD = frozenset({ItemStatus.PAST_EVENT, ItemStatus.OLDER_THAN_NEWEST, ItemStatus
 class PollPolicy:
     """One feed's announcing rules."""
 
-    announce: frozenset[ItemKind] = frozenset({ItemKind.NEWSLETTER, ItemKind.EVENT})
+    filter: ItemFilter = field(default_factory=ItemFilter)
     announce_latest: int = 0
     max_per_poll: int = 5
     flood_share: float = 0.5
     flood_min_items: int = 5
     max_age_days: int | None = 14  # None: no age limit
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))  # where days turn
+
+
+class Dated(Protocol):
+    """What the age rules read of an item (a new ``FeedItem`` or a stored record)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def published(self) -> datetime | None: ...
+
+    @property
+    def event(self) -> EventTime | None: ...
+
+
+class Waiting(Dated, Protocol):
+    """An item held back earlier for a later poll, as stored."""
+
+    @property
+    def identity(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def categories(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -60,7 +89,8 @@ class Plan:
 
     ``new`` maps each unseen identity to its item and the status it is stored with;
     ``announce`` lists, oldest first, the identities (new or deferred earlier) announced now;
-    ``waiting`` counts those left for later polls by the cap.
+    ``waiting`` counts those left for later polls by the cap; ``holds`` says, for each new item
+    the feed's filter held, which rule did.
     """
 
     new: dict[str, tuple[FeedItem, ItemStatus]]
@@ -69,6 +99,7 @@ class Plan:
     flood: bool
     batch: int
     waiting: int = 0
+    holds: dict[str, Hold] = field(default_factory=dict)
 
     @property
     def held(self) -> int:
@@ -116,20 +147,21 @@ def plan_poll(
     ]
     flood = not first_poll and is_flood(len(fresh), len(batch), policy)
     old = stale(fresh, known.values(), policy, now)
-    current = [item for item in fresh if item.identity not in old]
+    holds = {i.identity: hold for i in fresh if (hold := policy.filter.held(i)) is not None}
+    current = [item for item in fresh if item.identity not in old and item.identity not in holds]
     chosen = _candidates(current, policy, first_poll=first_poll, flood=flood)
     queue = [*deferred, *(item.identity for item in oldest_first(chosen))]
     cap = policy.max_per_poll if slots is None else min(slots, policy.max_per_poll)
     announce = queue[:cap]
     statuses = {
-        item.identity: _status(item, policy, first_poll, flood, old.get(item.identity))
+        item.identity: _status(item.identity in holds, first_poll, flood, old.get(item.identity))
         for item in fresh
     }
     for item in chosen:
         due = item.identity in announce
         statuses[item.identity] = ItemStatus.ANNOUNCED if due else ItemStatus.DEFERRED
     new = {item.identity: (item, statuses[item.identity]) for item in fresh}
-    return Plan(new, edited, announce, flood, len(batch), len(queue) - len(announce))
+    return Plan(new, edited, announce, flood, len(batch), len(queue) - len(announce), holds)
 
 
 def stale(
@@ -161,19 +193,42 @@ def age_reason(
     An event is old once its last day is over (the same day still counts, whatever its date
     of publication: the hub publishes events ahead). Anything else is old when dated before the
     newest known item of its kind, or more than ``max_age_days`` ago; undated items never are."""
-    if item.kind is ItemKind.EVENT:
+    if item.kind != ItemKind.EVENT and item.published is not None:
+        day = _day(item.published, policy.tz)
+        if day < newest.get(item.kind, day):
+            return ItemStatus.OLDER_THAN_NEWEST
+    return expired(item, today, policy)
+
+
+def expired(item: Dated, today: date, policy: PollPolicy) -> ItemStatus | None:
+    """Why an item is too old to announce ``today`` whenever it was first seen: an event over,
+    anything else dated more than ``max_age_days`` ago. Checked again when an item held back
+    by the per-poll cap (or waiting for a room) gets its turn."""
+    if item.kind == ItemKind.EVENT:
         last = _last_day(item, policy.tz)
         return ItemStatus.PAST_EVENT if last is not None and last < today else None
     if item.published is None:
         return None
-    day = _day(item.published, policy.tz)
-    if day < newest.get(item.kind, day):
-        return ItemStatus.OLDER_THAN_NEWEST
-    limit = policy.max_age_days
+    limit, day = policy.max_age_days, _day(item.published, policy.tz)
     return ItemStatus.TOO_OLD if limit is not None and (today - day).days > limit else None
 
 
-def _last_day(item: FeedItem, tz: ZoneInfo) -> date | None:
+def overdue(
+    waiting: Iterable[Waiting], policy: PollPolicy, now: datetime
+) -> dict[str, tuple[ItemStatus, Hold | None]]:
+    """The items waiting for their turn that must not be announced any more, when it comes at
+    ``now``: held by the feed's filter as it is now, or too old (an event over meanwhile)."""
+    today = now.astimezone(policy.tz).date()
+    found: dict[str, tuple[ItemStatus, Hold | None]] = {}
+    for item in waiting:
+        hold = policy.filter.held(item)
+        reason = ItemStatus.FILTERED if hold is not None else expired(item, today, policy)
+        if reason is not None:
+            found[item.identity] = (reason, hold)
+    return found
+
+
+def _last_day(item: Dated, tz: ZoneInfo) -> date | None:
     """The event's last day where it happens (its end is exclusive when it spans whole days)."""
     event = item.event
     if event is None:
@@ -188,21 +243,18 @@ def _day(moment: datetime, tz: ZoneInfo) -> date:
 
 
 def _candidates(
-    fresh: list[FeedItem], policy: PollPolicy, *, first_poll: bool, flood: bool
+    wanted: list[FeedItem], policy: PollPolicy, *, first_poll: bool, flood: bool
 ) -> list[FeedItem]:
     """The new items to announce: all wanted ones, or the newest few on a first poll or flood."""
-    wanted = [item for item in fresh if item.kind in policy.announce]
     if not (first_poll or flood):
         return wanted
     count = policy.announce_latest if first_poll else 1
     return oldest_first(wanted)[-count:] if count else []
 
 
-def _status(
-    item: FeedItem, policy: PollPolicy, first_poll: bool, flood: bool, old: ItemStatus | None
-) -> ItemStatus:
+def _status(held: bool, first_poll: bool, flood: bool, old: ItemStatus | None) -> ItemStatus:
     """The status of a new item not announced; ``old`` is why it is clearly old, if it is."""
-    if item.kind not in policy.announce:
+    if held:
         return ItemStatus.FILTERED
     if first_poll:
         return ItemStatus.RECORDED_SILENTLY

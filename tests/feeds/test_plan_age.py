@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.feeds.eventtime import EventTime
+from bot.feeds.filters import ItemFilter
 from bot.feeds.normalise import FeedItem, ItemKind
 from bot.feeds.plan import ItemStatus, Known, PollPolicy, plan_poll
 
@@ -86,7 +87,7 @@ def test_an_item_dated_before_the_newest_known_of_its_kind_is_old() -> None:
         newsletter("n27-bis", paris(1, 20)),
         newsletter("billet", paris(30, month=11), ItemKind.POST),
     ]
-    policy = PollPolicy(announce=frozenset(ItemKind))
+    policy = PollPolicy(filter=ItemFilter(frozenset(ItemKind)))
     assert verdicts(batch, known, policy) == {
         "n25": "older_than_newest", "n27-bis": "announced", "billet": "announced",
     }  # fmt: skip
