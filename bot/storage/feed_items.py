@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,11 +21,17 @@ async def add_items(
     *,
     now: datetime,
     poll: int,
+    holds: Mapping[str, str] | None = None,
 ) -> list[ItemRecord]:
-    """Store new items with their status, and their event times, in two bulk statements."""
+    """Store new items with their status (and, by identity, the filter rule that held them),
+    and their event times, in two bulk statements."""
     if not items:
         return []
-    values = [_item_values(feed_id, item, status, now, poll) for item, status in items]
+    held = holds or {}
+    values = [
+        _item_values(feed_id, item, status, now, poll) | {"held_by": held.get(item.identity)}
+        for item, status in items
+    ]
     # Rows come back in any order (asking for parameter order makes SQLite insert one by one):
     # identities are unique within a feed, so they tell which id is whose.
     table = cast(Table, FeedItemRow.__table__)
@@ -36,16 +42,15 @@ async def add_items(
     if any(events):
         events_table = cast(Table, EventRow.__table__)
         await session.execute(insert(events_table), [event for event in events if event])
-    pairs = zip(ids, items, strict=True)
-    return [_new_record(id_, feed_id, item, status, now, poll) for id_, (item, status) in pairs]
+    pairs = zip(ids, values, items, strict=True)
+    return [_new_record(id_, item, row) for id_, row, (item, _) in pairs]
 
 
-def _new_record(
-    item_id: int, feed_id: int, item: FeedItem, status: str, now: datetime, poll: int
-) -> ItemRecord:
+def _new_record(item_id: int, item: FeedItem, row: Mapping[str, Any]) -> ItemRecord:
     return ItemRecord(
-        item_id, feed_id, item.identity, str(item.kind), item.title, item.link, item.summary,
-        item.published, item.newsletter_number, item.fingerprint, status, now, poll, item.event,
+        item_id, row["feed_id"], item.identity, str(item.kind), item.title, item.link,
+        item.summary, item.published, item.newsletter_number, item.fingerprint, row["status"],
+        row["first_seen_at"], row["first_seen_poll"], item.event, item.categories, row["held_by"],
     )  # fmt: skip
 
 
@@ -58,6 +63,7 @@ def _item_values(
         "published": item.published, "newsletter_number": item.newsletter_number,
         "fingerprint": item.fingerprint, "status": status, "first_seen_at": now,
         "first_seen_poll": poll, "last_seen_poll": poll, "updated_at": None,
+        "categories": list(item.categories) or None,
     }  # fmt: skip
 
 
@@ -80,6 +86,7 @@ async def update_item(session: AsyncSession, item_id: int, item: FeedItem, now: 
     row.title, row.link, row.summary = item.title, item.link, item.summary
     row.published, row.newsletter_number = item.published, item.newsletter_number
     row.kind, row.fingerprint, row.updated_at = str(item.kind), item.fingerprint, now
+    row.categories = list(item.categories) or None
     event = await session.scalar(select(EventRow).where(EventRow.feed_item_id == item_id))
     if event is None:
         fresh = _event_values(item_id, item, now)
@@ -97,10 +104,15 @@ def _copy_event(row: EventRow, item: FeedItem, now: datetime) -> None:
     row.when_key, row.updated_at = when_key(event) or "", now
 
 
-async def set_status(session: AsyncSession, item_ids: Sequence[int], status: str) -> None:
+async def set_status(
+    session: AsyncSession, item_ids: Sequence[int], status: str, held_by: str | None = None
+) -> None:
+    """Give items a new status (and the filter rule that held them, for "filtered")."""
     if item_ids:
         await session.execute(
-            update(FeedItemRow).where(FeedItemRow.id.in_(item_ids)).values(status=status)
+            update(FeedItemRow)
+            .where(FeedItemRow.id.in_(item_ids))
+            .values(status=status, held_by=held_by)
         )
 
 

@@ -54,6 +54,8 @@ class ItemRecord:
     first_seen_at: datetime
     first_seen_poll: int
     event: EventTime | None
+    categories: tuple[str, ...] = ()
+    held_by: str | None = None  # the filter rule that held it, when its status is "filtered"
 
 
 def when_key(event: EventTime | None) -> str | None:
@@ -64,7 +66,8 @@ def when_key(event: EventTime | None) -> str | None:
     return f"{event.start.isoformat()}|{end}|{int(event.all_day)}{int(event.time_known)}"
 
 
-def _state(row: FeedRow) -> FeedState:
+def state_of(row: FeedRow) -> FeedState:
+    """A feed row as its poll state."""
     return FeedState(
         row.id, row.url, row.polls, row.first_poll_done, row.largest_size_seen,
         row.consecutive_failures, row.etag, row.last_modified, row.body_hash, row.last_poll_at,
@@ -83,7 +86,7 @@ def record_of(row: FeedItemRow, event: EventRow | None = None) -> ItemRecord:
     return ItemRecord(
         row.id, row.feed_id, row.identity, row.kind, row.title, row.link, row.summary,
         row.published, row.newsletter_number, row.fingerprint, row.status, row.first_seen_at,
-        row.first_seen_poll, _event(event),
+        row.first_seen_poll, _event(event), tuple(row.categories or ()), row.held_by,
     )  # fmt: skip
 
 
@@ -92,7 +95,7 @@ def record_of(row: FeedItemRow, event: EventRow | None = None) -> ItemRecord:
 
 async def find_feed(session: AsyncSession, url: str) -> FeedState | None:
     row = await session.scalar(select(FeedRow).where(FeedRow.url == url))
-    return None if row is None else _state(row)
+    return None if row is None else state_of(row)
 
 
 async def feed_state(session: AsyncSession, url: str) -> FeedState:
@@ -103,7 +106,7 @@ async def feed_state(session: AsyncSession, url: str) -> FeedState:
         row.largest_size_seen = 0
         session.add(row)
         await session.flush()
-    return _state(row)
+    return state_of(row)
 
 
 async def poll_succeeded(
@@ -200,7 +203,7 @@ async def state_and_index(session: AsyncSession, url: str) -> tuple[FeedState, l
     if not found:
         return await feed_state(session, url), []
     index = [IndexEntry(*row[1:]) for row in found if row[1] is not None]
-    return _state(found[0][0]), index
+    return state_of(found[0][0]), index
 
 
 async def items_by_identity(
@@ -222,6 +225,19 @@ async def deferred_items(session: AsyncSession, feed_id: int) -> list[ItemRecord
         .outerjoin(EventRow, EventRow.feed_item_id == FeedItemRow.id)
         .where(FeedItemRow.feed_id == feed_id, FeedItemRow.status == DEFERRED)
         .order_by(FeedItemRow.id)
+    )
+    return [record_of(item, event) for item, event in rows.tuples()]
+
+
+async def latest_items(session: AsyncSession, feed_id: int, limit: int = 50) -> list[ItemRecord]:
+    """The feed's items, the most recently published first (undated ones last), with their
+    event times."""
+    rows = await session.execute(
+        select(FeedItemRow, EventRow)
+        .outerjoin(EventRow, EventRow.feed_item_id == FeedItemRow.id)
+        .where(FeedItemRow.feed_id == feed_id)
+        .order_by(FeedItemRow.published.desc().nulls_last(), FeedItemRow.id.desc())
+        .limit(limit)
     )
     return [record_of(item, event) for item, event in rows.tuples()]
 

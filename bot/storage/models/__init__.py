@@ -4,7 +4,14 @@ Importing this package declares every table on ``Base.metadata``."""
 
 from bot.storage.models.base import Base, UtcDateTime
 from bot.storage.models.core import BotState, HandledEvent, OutboxRow, RoomRedirect
-from bot.storage.models.feeds import DeliveryRow, EventOverrideRow, EventRow, FeedItemRow, FeedRow
+from bot.storage.models.feeds import (
+    DeliveryRow,
+    EventOverrideRow,
+    EventRow,
+    FeedChangeRow,
+    FeedItemRow,
+    FeedRow,
+)
 from bot.storage.models.schedules import AutoPostRow, ReminderFiringRow, ReminderRow
 from bot.storage.models.subscribers import (
     NewsletterDmRow,
@@ -20,6 +27,7 @@ __all__ = [
     "DeliveryRow",
     "EventOverrideRow",
     "EventRow",
+    "FeedChangeRow",
     "FeedItemRow",
     "FeedRow",
     "HandledEvent",

@@ -1,10 +1,13 @@
-"""The feeds' tables: feeds, items, their events and organisers' amendments, deliveries."""
+"""The feeds' tables: feeds, their changes, items, their events and organisers' amendments,
+deliveries."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     ForeignKey,
     Index,
@@ -20,7 +23,8 @@ from bot.storage.models.base import Base, UtcDateTime
 
 
 class FeedRow(Base):
-    """A watched feed: its HTTP validators, poll history, errors and backoff."""
+    """A feed: where it comes from and what organisers set on it (paused or removed, rooms,
+    filters, templates), then its HTTP validators, poll history, errors and backoff."""
 
     __tablename__ = "feed"
 
@@ -38,6 +42,31 @@ class FeedRow(Base):
     last_modified: Mapped[str | None] = mapped_column(String(128))
     body_hash: Mapped[str | None] = mapped_column(String(128))
     largest_size_seen: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str | None] = mapped_column(String(200))
+    origin: Mapped[str] = mapped_column(String(16), default="config", server_default="config")
+    added_by: Mapped[str | None] = mapped_column(String(255))
+    added_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    paused_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    paused_by: Mapped[str | None] = mapped_column(String(255))
+    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    removed_by: Mapped[str | None] = mapped_column(String(255))
+    rooms: Mapped[list[str] | None] = mapped_column(JSON)  # None: the hub's rooms
+    filters: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    templates: Mapped[dict[str, str] | None] = mapped_column(JSON)
+
+
+class FeedChangeRow(Base):
+    """One change made to a feed, by an organiser (their Matrix id) or by the configuration."""
+
+    __tablename__ = "feed_change"
+    __table_args__ = (Index("ix_feed_change_feed", "feed_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feed.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class FeedItemRow(Base):
@@ -64,6 +93,8 @@ class FeedItemRow(Base):
     first_seen_poll: Mapped[int] = mapped_column(Integer)
     last_seen_poll: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    categories: Mapped[list[str] | None] = mapped_column(JSON)
+    held_by: Mapped[str | None] = mapped_column(String(255))  # the filter rule that held it
 
 
 class EventRow(Base):
