@@ -16,13 +16,15 @@ from bot.assembly import Parts, assemble
 from bot.clock import Clock, SystemClock
 from bot.commands.router import Dispatcher
 from bot.config import Config
-from bot.feeds.watch import FeedWatchers
+from bot.feeds.seed import seed
+from bot.feeds.watchers import FeedWatchers
 from bot.lifecycle import log_started, stop_and_log
 from bot.matrix.gateway import MatrixGateway
 from bot.matrix.sender import Sender
 from bot.matrix.session import Client, LoginSettings, Session
 from bot.metrics import Metrics
 from bot.scheduling import ReminderScheduler
+from bot.storage import feed_setup
 from bot.storage.db import Database
 from bot.storage.lock import acquire, instance_lock, watch
 from bot.supervise import TaskSet, halt, unless_set
@@ -52,6 +54,7 @@ class App:
         self.tasks = TaskSet()
         self.web: WebServer | None = None  # None when the configuration turns it off
         self.parts: Parts | None = None  # None until logged in: a standby has none
+        self.feeds_followed = 0  # active feeds once the configuration's were seeded
         self._client: Client | None = None
         self._sync_task: asyncio.Task[Any] | None = None
         self._undo = AsyncExitStack()
@@ -63,6 +66,7 @@ class App:
             self._serve_probes,
             self._take_lock,
             self._migrate,
+            self._seed_feeds,
             self._log_in,
             self._assemble,
             self._cross_sign,
@@ -106,6 +110,13 @@ class App:
 
         await migrate.upgrade(self.config.database_url_or_default)
 
+    async def _seed_feeds(self) -> None:
+        """The configuration's feeds into the database, where the feeds followed live."""
+        async with self.db.session() as session:
+            await seed(session, self.config.feeds, self.clock.now())
+            followed = await feed_setup.setups(session)
+        self.feeds_followed = sum(setup.active for setup in followed)
+
     async def _log_in(self) -> None:
         settings = LoginSettings.from_config(self.config.matrix)
         client = await Session(settings, self.config.data_dir).open()
@@ -139,15 +150,15 @@ class App:
         await rooms.resolve(self.config.rooms, announcements.organiser_room, gateway)
 
     async def _start_loops(self) -> None:
-        """Send, then catch up on reminders and plan the rest, then poll the feeds (and follow
-        the newsletters they send by DM) when there are feeds to poll."""
+        """Send, then catch up on reminders and plan the rest, then poll the feeds (organisers
+        may add one at any time) and follow the newsletters they send by DM."""
         parts = self._running()
         self._start_loop("sender", parts.sender.run, LOOP_GRACE)
         self._undo.push_async_callback(parts.scheduler.stop)
         await parts.scheduler.start()
-        if self.config.feeds:
-            self._start_loop("feeds", parts.feeds.run, FEEDS_GRACE)
-            self._start_loop("newsletter-fanout", parts.fanout.run, LOOP_GRACE)
+        feeds = self._start_loop("feeds", parts.feeds.run, FEEDS_GRACE)
+        await _ready_or_ended(parts.feeds.ready, feeds)
+        self._start_loop("newsletter-fanout", parts.fanout.run, LOOP_GRACE)
 
     def _start_loop(self, name: str, run: RunLoop, grace: float) -> asyncio.Task[Any]:
         """Run ``run(stop)`` in the task set; stopping sets ``stop``, then cancels after
@@ -189,8 +200,8 @@ class App:
 
     @property
     def feeds(self) -> FeedWatchers | None:
-        """The feed watchers, once started (None without feeds to watch)."""
-        return self.parts.feeds if self.parts and self.config.feeds else None
+        """The feed watchers, once assembled."""
+        return self.parts.feeds if self.parts else None
 
     @property
     def scheduler(self) -> ReminderScheduler | None:
@@ -199,6 +210,15 @@ class App:
     @property
     def room_ids(self) -> list[str]:
         return self.parts.rooms.rooms if self.parts else []
+
+
+async def _ready_or_ended(ready: asyncio.Event, task: asyncio.Task[Any]) -> None:
+    """Wait until ``ready`` is set, or ``task`` (which sets it) ended without."""
+    waiter = asyncio.ensure_future(ready.wait())
+    try:
+        await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
 
 
 async def run_until_stopped(app: App, stop: asyncio.Event) -> bool:

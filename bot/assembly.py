@@ -18,10 +18,10 @@ from bot.commands import reminders as reminder_commands
 from bot.commands import subscriptions as subscription_commands
 from bot.commands.router import Dispatcher
 from bot.config import Config
+from bot.feeds.changes import FeedChanges
 from bot.feeds.fetch import FeedFetcher, user_agent
 from bot.feeds.record import NewsletterFanOut, PollRecorder
-from bot.feeds.settings import FeedSettings
-from bot.feeds.watch import FeedWatcher, FeedWatchers
+from bot.feeds.watchers import FeedWatchers, WatcherKit
 from bot.i18n import catalogue
 from bot.matrix.dm import DirectRooms
 from bot.matrix.files import MatrixFiles
@@ -96,7 +96,8 @@ def assemble(config: Config, client: Client, clock: Clock, db: Database, metrics
     outside = Outside(
         gateway, gateway, direct, MatrixFiles(client, postbox), fetcher, lambda: identity.trust
     )
-    services = build_services(config, clock, db, postbox, rooms, outside)
+    changes = FeedChanges()
+    services = build_services(config, clock, db, postbox, rooms, outside, changes)
     dispatcher = build_dispatcher(services, metrics)
     announcer = Announcer(config.announcements, catalogue(config.language), config.tz)
     newsletter = NewsletterDelivery(postbox, direct, announcer)
@@ -113,7 +114,7 @@ def assemble(config: Config, client: Client, clock: Clock, db: Database, metrics
         services=services,
         dispatcher=dispatcher,
         scheduler=_scheduler(config, services),
-        feeds=_watchers(config, db, clock, postbox, fetcher, rooms, metrics, newsletter),
+        feeds=_watchers(config, db, clock, postbox, fetcher, rooms, metrics, newsletter, changes),
         fanout=_fanout_monitor(config, db, clock, postbox, rooms),
         http=http,
         identity=identity,
@@ -166,23 +167,17 @@ def _watchers(
     audience: Audience,
     metrics: Metrics,
     newsletter: NewsletterFanOut,
+    changes: FeedChanges,
 ) -> FeedWatchers:
-    """A watcher per configured feed, sharing the fetcher's session, one announcer and recorder."""
+    """A watcher per feed followed, sharing the fetcher's session, one announcer and recorder;
+    woken by ``changes`` when organisers add, remove, pause or resume feeds."""
     settings = config.announcements
     announcer = Announcer(settings, catalogue(config.language), config.tz)
     recorder = PollRecorder(
         postbox, announcer, date_notice=settings.date_change_notice, newsletter=newsletter
     )
-    watchers = []
-    for feed in config.feeds:
-        watchers.append(
-            FeedWatcher(
-                FeedSettings.from_config(feed, config.tz, settings.summary_chars),
-                db=db, clock=clock, recorder=recorder, audience=audience, metrics=metrics,
-                fetcher=fetcher.limited(timeout=feed.timeout_seconds, max_bytes=feed.max_bytes),
-            )
-        )  # fmt: skip
-    return FeedWatchers(watchers)
+    kit = WatcherKit(config, db, clock, fetcher, recorder, audience, metrics)
+    return FeedWatchers(followed=kit.followed, build=kit.build, changes=changes)
 
 
 def _fanout_monitor(

@@ -40,17 +40,18 @@ def log_started(app: App) -> None:
         client.device_id if client else "?",
         database_label(app.config.database_url_or_default),
         _count(len(app.room_ids), "room"),
-        _count(len(app.config.feeds), "feed"),
+        _count(app.feeds_followed, "feed"),
         app.web.url if app.web else "off",
     )
 
 
 def running_parts(app: App) -> list[str]:
     """What of ``app`` runs now, in the words of the stop line."""
+    watching = app.feeds.watchers if app.feeds else []
     parts = [
         ("sync", app.gateway),
         ("sender", app.sender),
-        (_count(len(app.feeds.watchers), "feed watcher") if app.feeds else "", app.feeds),
+        (_count(len(watching), "feed watcher"), watching or None),
         ("reminder scheduler", app.scheduler),
         ("web server", app.web),
     ]

@@ -8,7 +8,7 @@ commit leaves nothing behind and the next poll sees the item as new again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
@@ -16,7 +16,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.feeds.normalise import FeedItem
-from bot.feeds.plan import ItemStatus, Known, Plan, PollPolicy, plan_poll, unique
+from bot.feeds.plan import ItemStatus, Known, Plan, PollPolicy, overdue, plan_poll, unique
 from bot.messages import Audience, Postbox
 from bot.services.announcements import Announcer
 from bot.storage import deliveries, feed_items, feeds
@@ -63,6 +63,7 @@ class PollContext:
     check_deferred: bool = True  # an unchanged feed may still owe capped announcements
     check_edits: bool = True  # some announcement may still owe an edit
     index: Sequence[IndexEntry] | None = None  # the stored items, when already loaded
+    templates: Mapping[str, str] = field(default_factory=dict)  # the feed's own, by kind
 
 
 class NewsletterFanOut(Protocol):
@@ -115,10 +116,13 @@ class PollRecorder:
         batch = unique(items)
         index = ctx.index if ctx.index is not None else await feeds.feed_index(session, ctx.feed.id)
         known = {entry.identity: entry for entry in index}
+        waiting = []
+        if any(entry.status == ItemStatus.DEFERRED for entry in index):
+            waiting = await self._still_due(session, ctx)
         plan = plan_poll(
             batch,
             as_known(index),
-            [entry.identity for entry in index if entry.status == ItemStatus.DEFERRED],
+            [record.identity for record in waiting],
             first_poll=not ctx.feed.first_poll_done,
             policy=ctx.policy,
             now=ctx.now,
@@ -126,10 +130,11 @@ class PollRecorder:
         )
         for item in plan.edited:
             await feed_items.update_item(session, known[item.identity].id, item, ctx.now)
+        holds = {identity: hold.code for identity, hold in plan.holds.items()}
         added = await feed_items.add_items(
-            session, ctx.feed.id, list(plan.new.values()), now=ctx.now, poll=ctx.poll
+            session, ctx.feed.id, list(plan.new.values()), now=ctx.now, poll=ctx.poll, holds=holds
         )
-        report.announced = await self._announce(session, ctx, plan.announce, added)
+        report.announced = await self._announce(session, ctx, plan.announce, [*added, *waiting])
         if plan.flood:
             await self._flood_notice(session, ctx, plan, added)
         if added:
@@ -169,25 +174,36 @@ class PollRecorder:
         """An unchanged feed may still owe announcements held back by the per-poll cap."""
         if not ctx.audience.rooms:
             return
-        waiting = await feeds.deferred_items(session, ctx.feed.id)
+        waiting = await self._still_due(session, ctx)
         due = [record.identity for record in waiting[: ctx.policy.max_per_poll]]
-        report.announced = await self._announce(session, ctx, due, [])
+        report.announced = await self._announce(session, ctx, due, waiting)
         report.deferred_left = len(waiting) - len(due)
+
+    async def _still_due(self, session: AsyncSession, ctx: PollContext) -> list[ItemRecord]:
+        """The items waiting for their turn that may still be announced; the others (an event
+        over meanwhile, or held by the feed's filter as it is now) get their final status."""
+        waiting = await feeds.deferred_items(session, ctx.feed.id)
+        dropped = overdue(waiting, ctx.policy, ctx.now)
+        for record in waiting:
+            if record.identity in dropped:
+                status, hold = dropped[record.identity]
+                code = hold.code if hold is not None else None
+                await feed_items.set_status(session, [record.id], status, held_by=code)
+        if dropped:
+            log.info("feed %s: %d waiting item(s) no longer announced", ctx.feed.id, len(dropped))
+        return [record for record in waiting if record.identity not in dropped]
 
     async def _announce(
         self,
         session: AsyncSession,
         ctx: PollContext,
         identities: Sequence[str],
-        added: Sequence[ItemRecord],
+        candidates: Sequence[ItemRecord],
     ) -> list[int]:
         """Queue each item's announcement to every room, with its delivery record; the ids."""
         if not identities:
             return []
-        records = {record.identity: record for record in added}
-        if any(identity not in records for identity in identities):
-            waiting = await feeds.deferred_items(session, ctx.feed.id)
-            records |= {record.identity: record for record in waiting}
+        records = {record.identity: record for record in candidates}
         chosen = [records[identity] for identity in identities]
         for record in chosen:
             await self._announce_one(session, ctx, record)
@@ -200,7 +216,9 @@ class PollRecorder:
     ) -> None:
         outbox_ids = {}
         for room_id in ctx.audience.rooms:
-            message = self.announcer.announcement(item, room_id, feed=ctx.label)
+            message = self.announcer.announcement(
+                item, room_id, feed=ctx.label, templates=ctx.templates
+            )
             key = f"announce:{item.id}:{room_id}"
             outbox_ids[room_id] = await self.postbox.post(session, message, dedupe_key=key)
         await deliveries.add_deliveries(session, item, outbox_ids, ctx.now)
@@ -242,8 +260,9 @@ class PollRecorder:
         assert delivery.event_id is not None
         n = delivery.edits + 1
         edit = self.announcer.announcement(
-            item, delivery.room_id, feed=ctx.label, replaces=delivery.event_id
-        )
+            item, delivery.room_id, feed=ctx.label, replaces=delivery.event_id,
+            templates=ctx.templates,
+        )  # fmt: skip
         await self.postbox.post(session, edit, dedupe_key=f"edit:{delivery.id}:{n}")
         if self.date_notice:
             notice = self.announcer.date_changed(item, delivery.room_id, delivery.event_id)

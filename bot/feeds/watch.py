@@ -1,11 +1,11 @@
-"""Watching feeds: one independent task per feed fetches, reads, records, then waits its turn."""
+"""Watching one feed: fetch, read, record, then wait its turn; what organisers set on the feed
+(paused, name, rooms, filters, templates) is read from the database before every poll."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -29,15 +29,17 @@ from bot.feeds.record import (
     PollRecorder,
     PollReport,
 )
-from bot.feeds.settings import FeedSettings
+from bot.feeds.settings import FeedAudience, FeedSettings
 from bot.messages import Audience
 from bot.metrics import Metrics
-from bot.storage import feeds
+from bot.storage import feed_setup, feeds
 from bot.storage.db import Database
+from bot.storage.feed_setup import FeedSetup
 from bot.storage.feeds import FeedState, IndexEntry
-from bot.supervise import TaskSet, pause
+from bot.supervise import pause
 
 log = logging.getLogger(__name__)
+PAUSED = "paused"  # the outcome of a poll that found its feed paused or removed: nothing fetched
 
 
 class Fetcher(Protocol):
@@ -91,11 +93,13 @@ class FeedWatcher:
         return self.settings.url
 
     async def poll_once(self) -> PollReport:
-        """One poll; failures are classified, recorded and answered with a backoff."""
+        """One poll; failures are classified, recorded and answered with a backoff. A feed
+        found paused or removed is not fetched (outcome ``PAUSED``)."""
         async with self._lock:
             report = await self._classified_poll()
-        self.metrics.feed_poll(self.settings.label, report.error_kind or report.outcome)
-        self.metrics.announced(len(report.announced))
+        if report.outcome != PAUSED:
+            self.metrics.feed_poll(self.settings.label, report.error_kind or report.outcome)
+            self.metrics.announced(len(report.announced))
         return report
 
     async def _classified_poll(self) -> PollReport:
@@ -108,30 +112,41 @@ class FeedWatcher:
             return await self._failed("internal", type(error).__name__, None)
 
     async def _poll(self) -> PollReport:
-        validators = self._validators or await self._stored_validators()
+        setup, validators = await self._prepare()
+        if setup is not None and not setup.active:
+            return PollReport(self.url, PAUSED)
+        settings = self.settings if setup is None else self.settings.managed(setup)
         result = await self.fetcher.fetch(self.url, validators)
-        report = await self._record(result)
+        report = await self._record(result, settings)
         self._validators = result.validators  # committed: the next request may use them
         return report
 
-    async def _stored_validators(self) -> Validators:
+    async def _prepare(self) -> tuple[FeedSetup | None, Validators]:
+        """What organisers set on the feed now, and the validators of the last fetch (None and
+        none before the feed's row exists: the poll creates it)."""
         async with self.db.session() as session:
-            state = await feeds.feed_state(session, self.url)
-        return Validators(state.etag, state.last_modified, state.body_hash)
+            found = await feed_setup.watched(session, self.url)
+        if found is None:
+            return None, self._validators or Validators()
+        setup, state = found
+        stored = Validators(state.etag, state.last_modified, state.body_hash)
+        return setup, self._validators or stored
 
-    async def _record(self, result: FetchResult) -> PollReport:
+    async def _record(self, result: FetchResult, settings: FeedSettings) -> PollReport:
         """Store the batch, queue what it calls for and move the validators on, all at once."""
         now = self.clock.now()
         report = PollReport(self.url, result.status, next_delay=self._delay(0, None))
         largest = None
         async with self.db.session() as session:
             if result.body is not None:
-                items, state, index = await self._read(session, result)
+                items, state, index = await self._read(session, result, settings)
                 largest = max(state.largest_size_seen, len(items))
-                await self.recorder.record(session, self._context(state, now, index), items, report)
+                context = self._context(settings, state, now, index)
+                await self.recorder.record(session, context, items, report)
             elif self._deferred_waiting or self._edits_owed:
                 state = await feeds.feed_state(session, self.url)
-                await self.recorder.record(session, self._context(state, now), None, report)
+                context = self._context(settings, state, now)
+                await self.recorder.record(session, context, None, report)
             report.poll = await feeds.poll_succeeded(
                 session,
                 self.url,
@@ -145,25 +160,30 @@ class FeedWatcher:
         return report
 
     async def _read(
-        self, session: AsyncSession, result: FetchResult
+        self, session: AsyncSession, result: FetchResult, settings: FeedSettings
     ) -> tuple[list[FeedItem], FeedState, list[IndexEntry]]:
         """Parse in a worker thread (never on the loop), then load the stored state and items.
 
         Loading while the thread parses was measured slower: both need the GIL."""
         assert result.body is not None
         items = await asyncio.to_thread(
-            read_batch, result.body, self.url, result.content_type, self.settings.rules
+            read_batch, result.body, self.url, result.content_type, settings.rules
         )
         state, index = await feeds.state_and_index(session, self.url)
         return items, state, index
 
     def _context(
-        self, state: FeedState, now: datetime, index: list[IndexEntry] | None = None
+        self,
+        settings: FeedSettings,
+        state: FeedState,
+        now: datetime,
+        index: list[IndexEntry] | None = None,
     ) -> PollContext:
-        settings = self.settings
+        audience = FeedAudience(self.audience, settings.rooms)
         return PollContext(
-            state, state.polls + 1, now, settings.label, settings.policy, self.audience,
+            state, state.polls + 1, now, settings.label, settings.policy, audience,
             check_deferred=self._deferred_waiting, check_edits=self._edits_owed, index=index,
+            templates=settings.templates,
         )  # fmt: skip
 
     async def _failed(self, kind: str, error: str, retry_after: float | None) -> PollReport:
@@ -189,14 +209,20 @@ class FeedWatcher:
         return next_delay(interval, failures, retry_after=retry_after, rng=self.rng)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll when due until ``stop`` is set; a failing poll never ends the loop."""
+        """Poll when due until ``stop`` is set or the feed is paused or removed; a failing poll
+        never ends the loop."""
         delay = await self._initial_delay()
         while not await pause(stop, delay):
             try:
-                delay = (await self.poll_once()).next_delay
+                report = await self.poll_once()
             except Exception:
                 log.exception("feed %s: could not even record a failed poll", self.url)
                 delay = self._delay(3, None)
+                continue
+            if report.outcome == PAUSED:
+                log.info("feed %s: paused or removed; no longer polled", self.url)
+                return
+            delay = report.next_delay
 
     async def _initial_delay(self) -> float:
         """Resume the stored schedule, so a restart does not poll every feed at once."""
@@ -230,26 +256,3 @@ def _log_report(report: PollReport) -> None:
         report.held,
         report.old,
     )
-
-
-class FeedWatchers:
-    """Every feed's watcher, each in its own task: a slow or failing feed delays no other."""
-
-    def __init__(self, watchers: Sequence[FeedWatcher], *, grace: float = 1.0) -> None:
-        self.watchers = list(watchers)
-        self.tasks = TaskSet()
-        self.grace = grace
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Run every watcher until ``stop``; a poll still running ``grace`` seconds later is
-        cancelled, which is safe: its unit of work rolls back and the next start polls again."""
-        for watcher in self.watchers:
-            self.tasks.spawn(watcher.run(stop), name=f"feed:{watcher.url}")
-        try:
-            await stop.wait()
-        finally:
-            await self.tasks.drain(timeout=self.grace)
-
-    async def poll_now(self) -> list[PollReport]:
-        """Poll every feed at once (the scheduled polls go on as before)."""
-        return list(await asyncio.gather(*(watcher.poll_once() for watcher in self.watchers)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -36,11 +37,18 @@ class Announcer:
         self.dates = Dates(t, tz)
 
     def announcement(
-        self, item: ItemRecord, room_id: str, *, feed: str, replaces: str | None = None
+        self,
+        item: ItemRecord,
+        room_id: str,
+        *,
+        feed: str,
+        replaces: str | None = None,
+        templates: Mapping[str, str] | None = None,
     ) -> Message:
-        """The announcement of ``item`` (or, with ``replaces``, an edit of an earlier one)."""
+        """The announcement of ``item`` (or, with ``replaces``, an edit of an earlier one);
+        ``templates`` are the feed's own, by kind, before the configured ones."""
         values = self._values(item, feed)
-        lines = [self.headline(item, values)]
+        lines = [self.headline(item, values, templates or {})]
         if values["place"]:
             lines.append(self.t("announce.place", place=values["place"]))
         lines += [text for text in (item.summary, values["link"]) if text]
@@ -53,16 +61,15 @@ class Announcer:
             replaces=replaces,
         )
 
-    def headline(self, item: ItemRecord, values: dict[str, Any]) -> str:
-        """The first line: the configured template for the item's kind, else the catalogue's."""
-        key = item.kind if item.kind in ("newsletter", "event", "post", "project") else "other"
-        if key == "newsletter" and item.newsletter_number is None:
-            key = "newsletter_unnumbered"
-        if key == "event" and item.event is None:
-            key = "other"
-        configured: str | None = getattr(self.config.templates, key)
-        if configured is not None:
-            return configured.format_map(values)
+    def headline(
+        self, item: ItemRecord, values: dict[str, Any], templates: Mapping[str, str]
+    ) -> str:
+        """The first line: the feed's template for the item's kind, else the configured one,
+        else the catalogue's."""
+        key = template_key(item)
+        chosen: str | None = templates.get(key) or getattr(self.config.templates, key)
+        if chosen is not None:
+            return chosen.format_map(values)
         return self.t(f"announce.{key}", **values)
 
     def _values(self, item: ItemRecord, feed: str) -> dict[str, Any]:
@@ -98,6 +105,17 @@ class Announcer:
         if newest:
             text += " " + self.t("announce.flood_newest", title=newest)
         return Message(room_id, text, markup.lines(text), mentions=Mentions())
+
+
+def template_key(item: ItemRecord) -> str:
+    """Which template announces ``item``: its kind's, with two cases of their own (a
+    newsletter without a number, an event without a known time)."""
+    key = item.kind if item.kind in ("newsletter", "event", "post", "project") else "other"
+    if key == "newsletter" and item.newsletter_number is None:
+        return "newsletter_unnumbered"
+    if key == "event" and item.event is None:
+        return "other"
+    return key
 
 
 def item_data(item: ItemRecord) -> dict[str, Any]:

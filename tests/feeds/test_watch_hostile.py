@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.feeds.record import PollReport
-from bot.feeds.watch import FeedWatcher, FeedWatchers
+from bot.feeds.watch import FeedWatcher
+from bot.feeds.watchers import FeedWatchers
 from bot.matrix.postbox import MatrixPostbox
 from bot.messages import Message
 from bot.services.rooms import HubRooms
