@@ -10,8 +10,9 @@ from bot.commands.context import CommandContext
 from bot.commands.declare import Role, Router
 from bot.errors import UsageError
 from bot.services.dates import describe
-from bot.services.reminders import MATRIX_TO, Draft, ReminderService, times
+from bot.services.reminders import Draft, ReminderService, times
 from bot.services.reminders.texts import mentions_room, moment
+from bot.services.rooms import is_room
 from bot.storage.reminders import Listed, Reminder
 from bot.when import OneOff, Parsed, parse_when
 
@@ -21,7 +22,6 @@ CANCEL_WORDS = frozenset({"annuler", "supprimer", "cancel", "delete"})
 MENTION_FLAGS = frozenset({"--tous", "--all", "--everyone"})
 ROOM_OPTIONS = frozenset({"--salon", "--room"})
 ROOM_WORDS = frozenset({"dans", "in"})  # "dans #salon:serveur", but "dans 2 heures" is a time
-_ROOM = re.compile(r"![^:\s]+(:\S+)?|#[^:\s]+:\S+")
 _PUBLIC_ID = re.compile(r"r[0-9a-z]{3,8}")
 TEXT_IN_LIST = 80
 
@@ -72,14 +72,9 @@ def _first(text: str) -> tuple[str, str]:
     return word, rest[0].strip() if rest else ""
 
 
-def is_room(word: str) -> bool:
-    """A room id, an alias, or a matrix.to link to one."""
-    return _ROOM.fullmatch(word.removeprefix(MATRIX_TO)) is not None
-
-
 def _room_option(room: str, earlier: str | None) -> str:
     if not is_room(room):
-        raise UsageError("reminders.bad_room", room=room)
+        raise UsageError("rooms.bad", room=room)
     if earlier is not None:
         raise UsageError("reminders.two_rooms")
     return room

@@ -5,16 +5,20 @@ the hub's rooms?" reads them here, and the postbox follows upgrades through them
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
+from bot.errors import UserError
 from bot.storage import state
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
+MATRIX_TO = "https://matrix.to/#/"
+_ROOM = re.compile(r"![^:\s]+(:\S+)?|#[^:\s]+:\S+")
 
 
 class RoomDirectory(Protocol):
@@ -23,6 +27,23 @@ class RoomDirectory(Protocol):
     async def resolve_room(self, room: str) -> str | None: ...
 
     def joined(self, room_id: str) -> bool: ...
+
+
+def is_room(word: str) -> bool:
+    """A room id, an alias, or a matrix.to link to one."""
+    return _ROOM.fullmatch(word.removeprefix(MATRIX_TO)) is not None
+
+
+async def room_the_bot_is_in(directory: RoomDirectory, reference: str) -> str:
+    """The id of a room the bot is in, from an id, an alias or a matrix.to link; a
+    ``UserError`` when it does not resolve or the bot is not in it."""
+    reference = reference.removeprefix(MATRIX_TO)
+    room_id = await directory.resolve_room(reference)
+    if room_id is None:
+        raise UserError("rooms.unknown", room=reference)
+    if not directory.joined(room_id):
+        raise UserError("rooms.not_in", room=reference)
+    return room_id
 
 
 class RoomJoiner(RoomDirectory, Protocol):

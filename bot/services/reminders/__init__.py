@@ -1,6 +1,6 @@
 """Organisers' reminders: set, list, cancel and fire once (``service``), their time maths
 (``times``) and their words in the rooms (``texts``)."""
 
-from bot.services.reminders.service import MATRIX_TO, Draft, ReminderService, RoomDirectory
+from bot.services.reminders.service import Draft, ReminderService, RoomDirectory
 
-__all__ = ["MATRIX_TO", "Draft", "ReminderService", "RoomDirectory"]
+__all__ = ["Draft", "ReminderService", "RoomDirectory"]

@@ -25,7 +25,7 @@ from bot.errors import NotFound, UserError
 from bot.messages import Audience, Postbox
 from bot.services.reminders import times
 from bot.services.reminders.texts import ReminderTexts
-from bot.services.rooms import RoomDirectory
+from bot.services.rooms import RoomDirectory, room_the_bot_is_in
 from bot.storage import reminders
 from bot.storage.db import Database
 from bot.storage.reminders import ACTIVE, CANCELLED, Firing, Listed, NewReminder, Reminder
@@ -35,7 +35,6 @@ __all__ = ["Draft", "ReminderService", "RoomDirectory"]
 
 log = logging.getLogger(__name__)
 Listener = Callable[[Reminder], None]
-MATRIX_TO = "https://matrix.to/#/"
 
 
 @dataclass(frozen=True)
@@ -81,13 +80,7 @@ class ReminderService:
 
     async def target_room(self, reference: str) -> str:
         """The id of a room the bot is in, from an id, an alias or a matrix.to link."""
-        reference = reference.removeprefix(MATRIX_TO)
-        room_id = await self.rooms.resolve_room(reference)
-        if room_id is None:
-            raise UserError("reminders.unknown_room", room=reference)
-        if not self.rooms.joined(room_id):
-            raise UserError("reminders.not_in_room", room=reference)
-        return room_id
+        return await room_the_bot_is_in(self.rooms, reference)
 
     async def create(self, session: AsyncSession, draft: Draft, now: datetime) -> Reminder:
         """Store the reminder in the command's unit of work; it is planned once that commits."""
