@@ -73,10 +73,12 @@ class UserError(BotError):
 
 
 class UsageError(UserError):
-    """Malformed arguments; the router adds the command's usage line."""
+    """Malformed arguments; the router adds the command's usage line, or the usage of the
+    part of the command that was meant (the catalogue key ``usage``: a subcommand's)."""
 
-    def __init__(self, key: str = "errors.usage", **params: Any) -> None:
+    def __init__(self, key: str = "errors.usage", *, usage: str | None = None, **params: Any):
         super().__init__(key, **params)
+        self.usage = usage
 
 
 class BadTime(UsageError):

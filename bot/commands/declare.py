@@ -32,7 +32,8 @@ class Command:
 
     ``words`` maps a language to the command's word in it (``{"fr": "aide", "en": "help"}``);
     the word a member types also picks the language of the answer. Usage and help are the
-    catalogue entries ``commands.<name>.usage`` and ``commands.<name>.help``.
+    catalogue entries ``commands.<name>.usage`` and ``commands.<name>.help``; each of its
+    ``subcommands`` has its own, ``commands.<name>.<subcommand>.usage`` and ``.help``.
     """
 
     name: str
@@ -40,6 +41,7 @@ class Command:
     handler: Handler
     role: Role = Role.MEMBER
     aliases: tuple[str, ...] = ()
+    subcommands: tuple[str, ...] = ()
 
     @property
     def usage_key(self) -> str:
@@ -48,6 +50,12 @@ class Command:
     @property
     def help_key(self) -> str:
         return f"commands.{self.name}.help"
+
+    def sub_usage_key(self, subcommand: str) -> str:
+        return f"commands.{self.name}.{subcommand}.usage"
+
+    def sub_help_key(self, subcommand: str) -> str:
+        return f"commands.{self.name}.{subcommand}.help"
 
     def word(self, language: str) -> str:
         return self.words.get(language) or next(iter(self.words.values()))
@@ -70,12 +78,13 @@ class Router:
         en: str,
         role: Role = Role.MEMBER,
         aliases: tuple[str, ...] = (),
+        subcommands: tuple[str, ...] = (),
     ) -> Callable[[Handler], Handler]:
         """Declare the decorated coroutine as the handler of command ``name``."""
 
         def register(handler: Handler) -> Handler:
             words = {"fr": fr, "en": en}
-            self.commands.append(Command(name, words, handler, role, aliases))
+            self.commands.append(Command(name, words, handler, role, aliases, subcommands))
             return handler
 
         return register

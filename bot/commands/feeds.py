@@ -1,92 +1,76 @@
-"""Organiser commands about the feeds: their state, a dry run, and why an item was announced."""
+"""Organiser commands about the feeds: their state, one feed in detail, a dry run, the changes
+organisers make (``feed_admin``), and why an item was announced or not."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from collections.abc import Awaitable, Callable
 
+from bot.commands import feed_admin
 from bot.commands.context import CommandContext
 from bot.commands.declare import Role, Router
+from bot.commands.feed_args import FeedsRequest, parse_feeds_args, parse_ref
+from bot.commands.feed_texts import change_line, feed_lines, templates_lines
 from bot.errors import FeedError, UsageError
+from bot.feeds.filters import Hold
 from bot.feeds.plan import ItemStatus
+from bot.feeds.preview import hold_text, preview_line
 from bot.services.dates import Dates
-from bot.services.feeds import Explained, FeedStatus, Preview
+from bot.services.feeds import Explained, Preview
 from bot.services.subscriptions.fanout import progress_lines
 from bot.storage.deliveries import DeliveryView
+from bot.storage.feed_setup import FeedSetup
 
 router = Router("feeds")
-PREVIEW_WORDS = frozenset({"apercu", "aperçu", "preview"})
+SubHandler = Callable[[CommandContext, FeedsRequest], Awaitable[None]]
 
 
-def parse_feeds_args(args: str) -> str | None:
-    """None for the state of every feed, or the URL of ``apercu <url>``; else UsageError."""
-    word, _, rest = args.strip().partition(" ")
-    if not word:
-        return None
-    if word.lower() not in PREVIEW_WORDS:
-        raise UsageError("feeds.unknown_subcommand", word=word)
-    return parse_url(rest)
-
-
-def parse_url(text: str) -> str:
-    """An http(s) URL with a host, alone; else UsageError ("http://" alone is no address)."""
-    url = text.strip().strip("<>")
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # "http://[" and such
-        raise UsageError("feeds.bad_url") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
-        raise UsageError("feeds.bad_url")
-    return url
-
-
-@router.command("feeds", fr="flux", en="feeds", role=Role.ORGANISER)
+@router.command(
+    "feeds", fr="flux", en="feeds", role=Role.ORGANISER,
+    subcommands=("detail", "preview", "add", "remove", "pause", "resume", "room", "filter",
+                 "template"),
+)  # fmt: skip
 async def feeds_command(ctx: CommandContext) -> None:
-    """The state of every configured feed, or a dry run of one feed."""
-    url = parse_feeds_args(ctx.args)
-    if url is None:
-        await _status(ctx)
-    else:
-        await _preview(ctx, url)
+    """The state of every feed, one feed in detail, a dry run, or a change to the feeds."""
+    request = parse_feeds_args(ctx.args)
+    await _SUBCOMMANDS[request.subcommand](ctx, request)
 
 
-async def _status(ctx: CommandContext) -> None:
-    if not ctx.services.config.feeds:
-        await ctx.reply("feeds.none")
-        return
+async def _status(ctx: CommandContext, _request: FeedsRequest) -> None:
     overview = await ctx.services.feeds.overview(ctx.session)
+    if not overview.feeds:
+        await ctx.reply("feeds.none", prefix=ctx.prefix, word=ctx.command.word(ctx.language))
+        return
     dates = Dates(ctx.t, ctx.services.config.tz)
     lines = [ctx.t("feeds.header")]
-    for feed in overview.feeds:
-        lines += _status_lines(ctx, dates, feed)
+    for status in overview.feeds:
+        lines += feed_lines(ctx.t, dates, status)
     lines += progress_lines(overview.newsletters, ctx.t)
     await ctx.reply_text("\n".join(lines))
 
 
-def _status_lines(ctx: CommandContext, dates: Dates, feed: FeedStatus) -> list[str]:
-    """One feed's line, and its last error when it has one."""
-    state = feed.state
-    line = ctx.t(
-        "feeds.line",
-        feed=feed.label,
-        last_poll=dates.moment(state.last_poll_at if state else None),
-        last_success=dates.moment(state.last_success_at if state else None),
-        next_poll=dates.moment(state.next_poll_at if state else None),
-        items=feed.items,
-    )
-    if state is None or state.last_error_kind is None:
-        return [line]
-    failures = state.consecutive_failures
-    error = ctx.t(
-        "feeds.error", kind=state.last_error_kind, failures=failures, error=state.last_error
-    )
-    return [line, error]
+async def _detail(ctx: CommandContext, request: FeedsRequest) -> None:
+    """One feed: its state, rooms, filters, templates and latest changes."""
+    assert request.ref is not None
+    feed = await ctx.services.feed_manager.find(ctx.session, request.ref)
+    status = await ctx.services.feeds.status(ctx.session, feed, history=5)
+    dates, t = Dates(ctx.t, ctx.services.config.tz), ctx.t
+    lines = [*feed_lines(t, dates, status), t("feeds.url_line", url=feed.url)]
+    lines += templates_lines(t, feed.templates)
+    if status.history:
+        lines += [t("feeds.history"), *(change_line(t, dates, c) for c in status.history)]
+    await ctx.reply_text("\n".join(lines))
 
 
-async def _preview(ctx: CommandContext, url: str) -> None:
-    """Fetch and read ``url`` now, and say what the next poll would do; nothing is sent."""
+async def _preview(ctx: CommandContext, request: FeedsRequest) -> None:
+    """Fetch and read a feed (by number or URL) now, and say what the next poll would do with
+    its filters and templates; nothing is sent."""
+    ref = parse_ref(request.rest, "preview")
+    target: str | FeedSetup
+    target = ref if isinstance(ref, str) else await ctx.services.feed_manager.look_up(ref)
+    url = target if isinstance(target, str) else target.url
     try:
         reports = ctx.services.feeds
-        preview = await reports.preview(ctx.session, url, ctx.t, ctx.message.room_id, ctx.now)
+        preview = await reports.preview(ctx.session, target, ctx.t, ctx.message.room_id, ctx.now)
     except FeedError as error:
         await ctx.reply("feeds.preview_failed", reason=str(error)[:200])
         return
@@ -96,15 +80,28 @@ async def _preview(ctx: CommandContext, url: str) -> None:
 def _preview_lines(ctx: CommandContext, url: str, preview: Preview) -> list[str]:
     t = ctx.t
     out = [t("feeds.preview_header", url=url, count=len(preview.lines))]
-    for line in preview.lines:
-        verdict = t(f"feeds.verdict.{line.verdict}")
-        kind = t(f"kinds.{line.item.kind}")
-        out.append(t("feeds.preview_line", kind=kind, title=line.item.title, verdict=verdict))
+    out += [preview_line(line, t) for line in preview.lines]
     if preview.messages:
         out += ["", t("feeds.preview_messages")]
         for text in preview.messages:
             out += ["", text]
+    elif preview.sample is not None:
+        out += ["", t("feeds.preview_sample"), "", preview.sample]
     return out
+
+
+_SUBCOMMANDS: dict[str, SubHandler] = {
+    "status": _status,
+    "detail": _detail,
+    "preview": _preview,
+    "add": feed_admin.add,
+    "remove": feed_admin.remove,
+    "pause": feed_admin.pause,
+    "resume": feed_admin.resume,
+    "room": feed_admin.room,
+    "filter": feed_admin.filters,
+    "template": feed_admin.template,
+}
 
 
 @router.command("why", fr="pourquoi", en="why", role=Role.ORGANISER)
@@ -136,6 +133,9 @@ def _explain(ctx: CommandContext, dates: Dates, found: Explained) -> list[str]:
         first_seen=dates.moment(record.first_seen_at),
         poll=record.first_seen_poll,
     )
+    if record.status == ItemStatus.FILTERED:
+        hold = Hold.parse(record.held_by) or Hold("kind", record.kind)
+        return [header, t("why.filtered", hold=hold_text(hold, t))]
     if record.status != ItemStatus.ANNOUNCED:
         return [header, t(f"why.{record.status}", kind=kind)]
     if not found.deliveries:

@@ -45,7 +45,11 @@ def _one_command(ctx: CommandContext, dispatcher: CommandIndex, word: str) -> st
     if found is None or found[0] not in visible(dispatcher.commands, ctx.is_organiser):
         raise UsageError("help.no_such_command", word=word.strip())
     command = found[0]
-    return f"{dispatcher.usage_line(command, ctx.t)} — {ctx.t(command.help_key)}"
+    lines = [f"{dispatcher.usage_line(command, ctx.t)} — {ctx.t(command.help_key)}"]
+    for sub in command.subcommands:
+        usage = dispatcher.usage_line(command, ctx.t, command.sub_usage_key(sub))
+        lines.append(f"• {usage} — {ctx.t(command.sub_help_key(sub))}")
+    return "\n".join(lines)
 
 
 @router.command("ping", fr="ping", en="ping")

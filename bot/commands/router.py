@@ -199,15 +199,16 @@ class Dispatcher:
             self.metrics.command(command.name, outcome)
 
     def _usage_answer(self, command: Command, error: UsageError, t: Catalogue) -> str:
-        usage = self.usage_line(command, t)
+        usage = self.usage_line(command, t, error.usage)
         reason = t(error.key, **shortened(error.params))
         return t("router.usage", reason=reason, usage=usage)
 
-    def usage_line(self, command: Command, t: Catalogue) -> str:
-        """``!word arguments`` for ``command`` in the catalogue's language."""
-        arguments = t(command.usage_key)
+    def usage_line(self, command: Command, t: Catalogue, arguments: str | None = None) -> str:
+        """``!word arguments`` for ``command`` in the catalogue's language; ``arguments`` is
+        the catalogue key of one subcommand's usage instead of the whole command's."""
+        usage = t(arguments or command.usage_key)
         word = self.prefix + command.word(t.language)
-        return f"{word} {arguments}".strip()
+        return f"{word} {usage}".strip()
 
     # --- the one wrapper: unit of work, claim, error boundary ----------------------------------
 

@@ -93,18 +93,51 @@ LogLevel = Annotated[
 
 
 TEMPLATE_FIELDS = frozenset({"title", "number", "when", "place", "summary", "link", "feed"})
+_ROOM_MENTION = re.compile(r"@room\b", re.IGNORECASE)
+
+
+def template_problem(value: str) -> tuple[str, str] | None:
+    """What makes ``value`` no announcement template, as (problem, detail), or None.
+
+    Placeholders are ``{name}`` with a name of ``TEMPLATE_FIELDS``, bare: a conversion or a
+    format spec (``{title:>99999999}``) could make a message of any size. Announcements never
+    notify a whole room, so ``@room`` is refused too."""
+    try:
+        fields = [
+            (n, spec, conv) for _, n, spec, conv in string.Formatter().parse(value) if n is not None
+        ]
+    except ValueError as error:
+        return "malformed", str(error)
+    names = [name for name, _, _ in fields]
+    unknown = sorted({name for name in names if name not in TEMPLATE_FIELDS})
+    if not all(names):
+        return "empty_placeholder", ""
+    if unknown:
+        return "unknown_placeholder", ", ".join(unknown)
+    decorated = [name for name, spec, conversion in fields if spec or conversion]
+    if decorated:
+        return "decorated_placeholder", decorated[0]
+    return ("room_mention", "") if _ROOM_MENTION.search(value) else None
+
+
+_TEMPLATE_REASONS = {
+    "malformed": "malformed template ({detail})",
+    "empty_placeholder": "empty placeholder {{}} in template; name one of: {known}",
+    "unknown_placeholder": "unknown placeholder {{{detail}}}; use: {known}",
+    "decorated_placeholder": "placeholder {{{detail}}} with a format or conversion; write it bare",
+    "room_mention": "@room in a template; announcements never notify a whole room",
+}
 
 
 def _template(value: str) -> str:
-    """An announcement template: ``{name}`` placeholders among ``TEMPLATE_FIELDS`` only."""
-    try:
-        names = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
-    except ValueError as error:
-        raise PydanticCustomError("config", f"malformed template ({error})") from None
-    unknown = sorted({name for name in names if name not in TEMPLATE_FIELDS})
-    known = ", ".join(sorted(TEMPLATE_FIELDS))
-    check(all(names), "empty placeholder {} in template; name one of: " + known)
-    check(not unknown, f"unknown placeholder {{{', '.join(unknown)}}}; use: {known}")
+    """An announcement template: ``template_problem`` finds nothing wrong with it."""
+    problem = template_problem(value)
+    if problem is not None:
+        reason, detail = problem
+        known = ", ".join(sorted(TEMPLATE_FIELDS))
+        raise PydanticCustomError(
+            "config", _TEMPLATE_REASONS[reason].format(detail=detail, known=known)
+        )
     return value
 
 

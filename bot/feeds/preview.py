@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import AnnouncementsConfig, Config, FeedConfig
+from bot.config import AnnouncementsConfig, Config
 from bot.feeds.fetch import Validators
+from bot.feeds.filters import Hold
 from bot.feeds.normalise import FeedItem, NormaliseRules
 from bot.feeds.plan import ItemStatus, Known, PollPolicy, plan_poll, stale
 from bot.feeds.record import as_known
-from bot.feeds.settings import FeedSettings
+from bot.feeds.settings import FeedSettings, feed_section
 from bot.feeds.watch import Fetcher, read_batch
 from bot.i18n import Catalogue, catalogue
 from bot.services.announcements import Announcer
@@ -29,22 +30,23 @@ _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class PreviewLine:
-    """One item of the feed and what a poll would do with it."""
+    """One item of the feed and what a poll would do with it (and which filter rule would
+    hold it back, when one would)."""
 
     item: FeedItem
     verdict: str  # an ItemStatus value, "known" or "edited"
+    hold: Hold | None = None
 
 
 def settings_for(config: Config | None, target: str) -> FeedSettings:
-    """The configured feed's settings for ``target``, else the defaults (hub rules)."""
+    """The configured feed's settings for ``target``, else those of a feed added by command
+    (hub rules, every kind announced)."""
     if config is None:
         return FeedSettings(target, target, 300.0, NormaliseRules(), PollPolicy())
     summary = config.announcements.summary_chars
-    for feed in config.feeds:
-        if feed.url == target:
-            return FeedSettings.from_config(feed, config.tz, summary)
     if target.startswith(("http://", "https://")):
-        return FeedSettings.from_config(FeedConfig(url=target), config.tz, summary)
+        section = feed_section(config.feeds, target)
+        return FeedSettings.from_config(section, config.tz, summary)
     rules = NormaliseRules(tz=config.tz, summary_chars=summary)
     return FeedSettings(target, target, 300.0, rules, PollPolicy())
 
@@ -80,17 +82,21 @@ def verdicts(
     """What a poll at ``now`` would do with each item; without ``known``, as if each were new."""
     if known is None:
         stale_ones = stale(items, (), policy, now)
-        return [PreviewLine(item, _alone(item, policy, stale_ones)) for item in items]
+        return [_alone(item, policy, stale_ones) for item in items]
     plan = plan_poll(items, known, [], first_poll=first_poll, policy=policy, now=now)
     edited = {item.identity for item in plan.edited}
-    return [PreviewLine(item, _verdict(item.identity, plan.new, edited)) for item in items]
+    return [
+        PreviewLine(item, _verdict(item.identity, plan.new, edited), plan.holds.get(item.identity))
+        for item in items
+    ]
 
 
-def _alone(item: FeedItem, policy: PollPolicy, stale_ones: Mapping[str, ItemStatus]) -> str:
-    """The verdict on an item judged by itself: its kind, then its age."""
-    if item.kind not in policy.announce:
-        return ItemStatus.FILTERED
-    return stale_ones.get(item.identity, ItemStatus.ANNOUNCED)
+def _alone(item: FeedItem, policy: PollPolicy, stale_ones: Mapping[str, ItemStatus]) -> PreviewLine:
+    """The verdict on an item judged by itself: the feed's filter, then its age."""
+    hold = policy.filter.held(item)
+    if hold is not None:
+        return PreviewLine(item, ItemStatus.FILTERED, hold)
+    return PreviewLine(item, stale_ones.get(item.identity, ItemStatus.ANNOUNCED))
 
 
 def _verdict(
@@ -108,7 +114,7 @@ def as_record(item: FeedItem) -> ItemRecord:
         link=item.link, summary=item.summary, published=item.published,
         newsletter_number=item.newsletter_number, fingerprint=item.fingerprint,
         status="preview", first_seen_at=item.published or _EPOCH, first_seen_poll=0,
-        event=item.event,
+        event=item.event, categories=item.categories,
     )  # fmt: skip
 
 
@@ -131,13 +137,34 @@ def report_lines(
     return out
 
 
+def preview_line(line: PreviewLine, t: Catalogue) -> str:
+    """One item and what a poll would do with it, in words."""
+    verdict = t(f"feeds.verdict.{line.verdict}")
+    if line.hold is not None:
+        verdict = t("feeds.verdict.held", hold=hold_text(line.hold, t))
+    kind = t(f"kinds.{line.item.kind}")
+    return t("feeds.preview_line", kind=kind, title=line.item.title, verdict=verdict)
+
+
+def hold_text(hold: Hold, t: Catalogue) -> str:
+    """Which filter rule holds an item back, in words."""
+    value = (
+        t(f"kinds.{hold.value}")
+        if hold.rule == "kind" and t.has(f"kinds.{hold.value}")
+        else hold.value
+    )
+    key = f"holds.{hold.rule}"
+    return t(key, value=value) if t.has(key) else hold.code
+
+
 def _item_lines(line: PreviewLine, announcer: Announcer, t: Catalogue) -> list[str]:
     item = line.item
-    verdict = t(f"feeds.verdict.{line.verdict}")
-    out = [t("feeds.preview_line", kind=t(f"kinds.{item.kind}"), title=item.title, verdict=verdict)]
+    out = [preview_line(line, t)]
     out.append(f"    identity:  {item.identity}")
     out.append(f"    link:      {item.link or '-'}")
     out.append(f"    published: {item.published.isoformat() if item.published else '-'}")
     if item.event is not None:
         out.append(f"    when:      {announcer.dates.when(item.event)}")
+    if item.categories:
+        out.append(f"    categories: {', '.join(item.categories)}")
     return out

@@ -9,9 +9,14 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.feeds.changes import FeedChanges
+from bot.feeds.record import PollRecorder
 from bot.feeds.watch import Fetcher
+from bot.i18n import catalogue
 from bot.messages import FileDrop, Postbox
 from bot.services.agenda import Agenda
+from bot.services.announcements import Announcer
+from bot.services.feed_manager import FeedManager
 from bot.services.feeds import FeedReports
 from bot.services.permissions import Permissions, RoomPowers
 from bot.services.reminders import ReminderService
@@ -50,12 +55,20 @@ class Services:
     subscriptions: Subscriptions
     feeds: FeedReports
     status: BotStatus
+    feed_manager: FeedManager
 
 
 def build_services(
-    config: Config, clock: Clock, db: Database, postbox: Postbox, rooms: HubRooms, outside: Outside
+    config: Config,
+    clock: Clock,
+    db: Database,
+    postbox: Postbox,
+    rooms: HubRooms,
+    outside: Outside,
+    changes: FeedChanges | None = None,
 ) -> Services:
-    """Every service, wired to the one database, postbox and set of hub rooms."""
+    """Every service, wired to the one database, postbox and set of hub rooms; ``changes``
+    wakes the feed watchers when organisers change the feeds."""
     permissions = Permissions(
         config.organisers, rooms, outside.powers, threshold=config.organiser_power_level
     )
@@ -67,8 +80,13 @@ def build_services(
         db, postbox, clock, direct=outside.direct, files=outside.files,
         prefix=config.commands.prefix, tz=config.tz,
     )  # fmt: skip
+    announcer = Announcer(config.announcements, catalogue(config.language), config.tz)
+    recorder = PollRecorder(postbox, announcer, date_notice=config.announcements.date_change_notice)
+    feed_manager = FeedManager(
+        config, db, outside.fetcher, rooms, outside.directory, recorder, changes or FeedChanges()
+    )
     return Services(
         config, clock, db, postbox, rooms, permissions, Agenda(config.tz), reminders,
-        subscriptions, FeedReports(config, outside.fetcher),
-        BotStatus(len(config.rooms), outside.device_trust),
+        subscriptions, FeedReports(config, db, outside.fetcher),
+        BotStatus(len(config.rooms), outside.device_trust), feed_manager,
     )  # fmt: skip

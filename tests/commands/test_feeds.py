@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime
 
 import pytest
 
 from bot.commands import feeds as feed_commands
-from bot.commands import meta
 from bot.commands.declare import Role
-from bot.commands.router import Dispatcher
-from bot.config import parse_config
+from bot.commands.feed_args import parse_feeds_args, parse_ref
 from bot.errors import UsageError
-from bot.feeds.fetch import FeedFetcher, user_agent
 from bot.i18n import catalogue
-from bot.messages import IncomingMessage
-from bot.services.ratelimit import RateLimiter
-from tests import factory
-from tests.fakes import START
+from tests.commands import feeds_rig
+from tests.commands.feeds_rig import ORGANISER, seeded
 from tests.feeds.conftest import load_feed
 from tests.feeds.feedserver import items, with_items
 from tests.feeds.layouts import EVENTS, old_event_feed, old_newsletter_feed
@@ -26,40 +20,17 @@ from tests.feeds.rig import Rig, database_url, db, postgres_database_url, rig
 
 __all__ = ["database_url", "db", "postgres_database_url", "rig"]
 
-ORGANISER = "@orga:localhost"
 NEWSLETTERS = load_feed("infolettre").decode()
 NEWEST = "https://ssphub.netlify.app/infolettre/infolettre_26/"
-_numbers = itertools.count(1)
 BEFORE = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 AFTER = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
 
-def dispatcher(rig: Rig) -> Dispatcher:
-    """The dispatcher with the feed commands, on the rig's database and feed server."""
-    text = f"""\
-matrix: {{homeserver: "http://127.0.0.1:8008", user_id: "@bot:localhost", password: pw}}
-rooms: ["!hub:localhost"]
-organisers: ["{ORGANISER}"]
-feeds:
-  - {{url: "{rig.server.url("/infolettre.xml")}", name: Infolettre}}
-  - {{url: "{rig.server.url("/event.xml")}", name: Événements, default_kind: event}}
-"""
-    config = parse_config(text, source="test.yaml", environ={})
-    fetcher = FeedFetcher(rig.http, user_agent=user_agent("test", None), clock=rig.clock)
-    services = factory.services(config, rig.clock, rig.db, fetcher=fetcher)
-    handler = Dispatcher(services, RateLimiter(rig.clock, burst=50, per_seconds=1))
-    handler.include(meta.router, feed_commands.router)
-    return handler
-
-
 async def ask(rig: Rig, body: str, sender: str = ORGANISER) -> str:
-    """Dispatch ``body`` in the hub room and return the answer's text."""
-    before = len(await rig.queued())
-    message = IncomingMessage("!hub:localhost", f"$cmd{next(_numbers)}", sender, body, START)
-    await dispatcher(rig).handle(message)
-    answers = (await rig.queued())[before:]
-    assert len(answers) == 1, answers
-    return answers[0].body
+    """Dispatch ``body`` in the hub room (the configuration's feeds seeded) and return the
+    answer's text."""
+    await seeded(rig)
+    return await feeds_rig.ask(rig, body, sender)
 
 
 async def polled(rig: Rig, xml: str = NEWSLETTERS) -> None:
@@ -70,29 +41,37 @@ async def polled(rig: Rig, xml: str = NEWSLETTERS) -> None:
 
 @pytest.mark.parametrize("args", ["apercu", "apercu pas-une-url", "aperçu ftp://x", "voir"])
 def test_bad_feeds_arguments_are_usage_errors(args: str) -> None:
-    """A subcommand other than apercu, or apercu without an http(s) URL, is refused."""
+    """An unknown subcommand, or apercu without a feed number or http(s) URL, is refused."""
     with pytest.raises(UsageError):
-        feed_commands.parse_feeds_args(args)
+        request = parse_feeds_args(args)
+        parse_ref(request.rest, request.subcommand)
 
 
 def test_feeds_arguments_read_a_preview_url() -> None:
     """Nothing means the state; apercu (any spelling) takes one URL."""
-    assert feed_commands.parse_feeds_args("") is None
+    assert parse_feeds_args("").subcommand == "status"
     url = "https://ssphub.netlify.app/event.xml"
-    assert feed_commands.parse_feeds_args(f"APERÇU <{url}>") == url
+    request = parse_feeds_args(f"APERÇU <{url}>")
+    assert (request.subcommand, parse_ref(request.rest, "preview")) == ("preview", url)
 
 
 async def test_state_of_every_feed_in_french_and_paris_time(rig: Rig) -> None:
-    """!flux gives each feed's last poll, success, next poll and items; never-polled ones too."""
+    """!flux gives each feed's number, state, origin, rooms, kinds, then its last poll,
+    success, next poll and items; never-polled ones too."""
+    await seeded(rig)
     await polled(rig)
-    answer = await ask(rig, "!flux")
-    assert answer.splitlines()[0] == "Flux suivis :"
-    assert (
-        "• Infolettre — dernière relève : lundi 2 mars 2026 à 10 h 00 ; dernier succès : "
-        "lundi 2 mars 2026 à 10 h 00 ; prochaine relève : lundi 2 mars 2026 à 10 h 05 ; "
-        "éléments connus : 20"
-    ) in answer
-    assert "• Événements — dernière relève : jamais" in answer
+    lines = (await ask(rig, "!flux")).splitlines()
+    assert lines == [
+        "Flux suivis :",
+        "• n°1 Infolettre — actif, du fichier de configuration",
+        "  salons : les salons du hub ; types annoncés : infolettre, événement",
+        "  dernière relève : lundi 2 mars 2026 à 10 h 00 ; dernier succès : lundi 2 mars 2026 "
+        "à 10 h 00 ; prochaine relève : lundi 2 mars 2026 à 10 h 05 ; éléments connus : 20",
+        "• n°2 Événements — actif, du fichier de configuration",
+        "  salons : les salons du hub ; types annoncés : infolettre, événement",
+        "  dernière relève : jamais ; dernier succès : jamais ; prochaine relève : jamais ; "
+        "éléments connus : 0",
+    ]
 
 
 async def test_state_shows_the_last_error(rig: Rig) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from bot.commands import agenda as agenda_commands
 from bot.commands import meta
-from bot.commands.feeds import parse_url
+from bot.commands.feed_args import parse_url
 from bot.commands.invocation import ECHO_CHARS, MAX_ARGUMENT_CHARS, Invocation, parse_invocation
 from bot.commands.router import Dispatcher
 from bot.config import parse_config

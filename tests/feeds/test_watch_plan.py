@@ -136,7 +136,8 @@ def test_preview_cli_prints_items_and_messages_from_a_file(
     assert main(["feeds", "preview", str(feed)]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"Aperçu de {feed} : 20 éléments. Rien n’est envoyé.")
-    assert "• [projet] " in out and "non annoncé (ce flux n’annonce pas ce type)" in out
+    assert "• [projet] " in out
+    assert "non annoncé (ce flux n’annonce pas les éléments de type projet)" in out
     assert "    identity:  https://ssphub.netlify.app/infolettre/infolettre_26" in out
     assert "• [événement] Troisième journée du SSPHub — non annoncé (événement déjà passé)" in out
     assert "• [infolettre] Des agents en folie — non annoncé (plus ancien que la limite" in out
