@@ -204,7 +204,7 @@ class FeedManager:
         """Poll the feed again, at once."""
         if feed.paused_at is None:
             raise UserError("feeds.not_paused", number=feed.id, feed=feed.label)
-        await feed_setup.change(session, feed.id, paused_at=None, paused_by=None)
+        await feed_setup.change(session, feed.id, paused_at=None, paused_by=None, next_poll_at=now)
         await self._changed(session, feed, actor, "resumed", now)
         return replace(feed, paused_at=None, paused_by=None)
 

@@ -13,7 +13,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.feeds.eventtime import EventTime
-from bot.storage.models import EventOverrideRow, EventRow, FeedItemRow
+from bot.storage.models import EventOverrideRow, EventRow, FeedItemRow, FeedRow
 
 MANUAL_WHEN_KEY = "manual"
 NEWSLETTER = "newsletter"
@@ -90,13 +90,18 @@ _JOINED = (
 
 
 async def events_from(session: AsyncSession, since: datetime) -> list[StoredEvent]:
-    """Events that may still be on at ``since`` (by their own or their amended times)."""
-    statement = _JOINED.where(
-        or_(
-            EventRow.starts_at >= since,
-            EventRow.ends_at >= since,
-            EventOverrideRow.starts_at >= since,
-            EventOverrideRow.ends_at >= since,
+    """Events that may still be on at ``since`` (by their own or their amended times); those
+    of a feed organisers removed are no longer on the agenda."""
+    statement = (
+        _JOINED.outerjoin(FeedRow, FeedRow.id == FeedItemRow.feed_id)
+        .where(FeedRow.removed_at.is_(None))
+        .where(
+            or_(
+                EventRow.starts_at >= since,
+                EventRow.ends_at >= since,
+                EventOverrideRow.starts_at >= since,
+                EventOverrideRow.ends_at >= since,
+            )
         )
     )
     rows = await session.execute(statement.order_by(EventRow.starts_at, EventRow.id))

@@ -325,3 +325,20 @@ async def test_members_cannot_manage_feeds_and_unknown_feeds_are_named(rig: Rig)
 def test_config_helper_builds_a_configuration_without_feeds(rig: Rig) -> None:
     """The rig's configuration may list no feed at all."""
     assert config(rig, []).feeds == ()
+
+
+async def test_help_on_the_feeds_command_details_each_subcommand(rig: Rig) -> None:
+    """!aide flux gives the command's usage, then each subcommand's usage and what it does."""
+    handler = await started(rig)
+    lines = (await ask(rig, "!aide flux", handler=handler)).splitlines()
+    assert lines[0].startswith("!flux [<n>] · apercu · ajouter")
+    assert [line.split(" — ")[0] for line in lines[1:]] == [
+        "• !flux <n>", "• !flux apercu <n|adresse>", "• !flux ajouter <adresse> [nom]",
+        "• !flux retirer <n|adresse>", "• !flux pause <n>", "• !flux reprendre <n>",
+        "• !flux salon <n> [[ajouter|retirer] <salon> | defaut]",
+        "• !flux filtre <n> [type <types…>|tous · categorie <c> · sauf-categorie <c> · mot <m> · "
+        "sauf-mot <m> · retirer <categorie|sauf-categorie|mot|sauf-mot> <valeur> · aucun]",
+        "• !flux modele <n> [<type> [<modèle>]]",
+    ]  # fmt: skip
+    english = await ask(rig, "!help feeds", handler=handler)
+    assert "• !feeds room <n> [[add|remove] <room> | default] — the rooms" in english

@@ -141,17 +141,30 @@ def test_flood_notice_names_the_feed_and_the_newest() -> None:
         ("{title.upper}", "unknown placeholder {title.upper}"),
         ("{title", "malformed template"),
         ("{} {title}", "empty placeholder {}"),
+        ("{title:>99999999}", "placeholder {title} with a format or conversion"),
+        ("{title!r}", "placeholder {title} with a format or conversion"),
+        ("@Room {title}", "@room in a template"),
     ],
 )
 def test_templates_with_unknown_placeholders_are_config_problems(
     template: str, problem: str
 ) -> None:
-    """A template naming a value the bot does not have is refused when the config loads."""
+    """A template naming a value the bot does not have, dressing a placeholder with a format
+    (which could make a message of any size), or notifying the room is refused at load."""
     text = BASE + f"announcements:\n  templates:\n    event: {json.dumps(template)}\n"
     with pytest.raises(ConfigError) as caught:
         parse_config(text, source="bot.yaml", environ={})
     (reported,) = caught.value.problems
     assert reported.startswith("bot.yaml: announcements.templates.event: " + problem)
+
+
+def test_a_feeds_own_template_comes_before_the_configured_one() -> None:
+    """With a template of the feed's own for the kind, the configured one is not used."""
+    item = record(kind="post", title="Un billet")
+    configured = announcer(post="Billet : {title}")
+    own = configured.announcement(item, "!r", feed="Blog", templates={"post": "{feed} · {title}"})
+    assert own.text.splitlines()[0] == "Blog · Un billet"
+    assert configured.announcement(item, "!r", feed="Blog").text.startswith("Billet : Un billet")
 
 
 def test_default_templates_only_use_known_placeholders() -> None:

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from bot.config import FeedConfig
 from bot.feeds.changes import note
+from bot.feeds.eventtime import EventTime
 from bot.feeds.filters import FilterRules
-from bot.feeds.normalise import ItemKind
+from bot.feeds.normalise import FeedItem, ItemKind
 from bot.feeds.seed import seed
-from bot.storage import feed_setup, feeds
+from bot.storage import agenda, feed_items, feed_setup, feeds
 from bot.storage.db import Database
 from bot.storage.feed_setup import COMMAND, CONFIG, FeedSetup
 
@@ -112,3 +113,20 @@ async def test_changes_are_kept_with_who_when_and_what(db: Database) -> None:
     assert latest.detail == {"kind": "event", "template": None}
     assert rooms.detail == {"rooms": ["!a:x", "!b:x"]}
     assert (seeded_change.actor, seeded_change.detail) == (CONFIG, {})
+
+
+async def test_the_events_of_a_removed_feed_leave_the_agenda(db: Database) -> None:
+    """A removed feed's coming events are no longer listed; a paused feed's still are."""
+    (feed,) = await seeded(db, FeedConfig(url=EVENTS))
+    start = NOW + timedelta(days=3)
+    link = "https://ssphub.netlify.app/event/atelier/"
+    event = EventTime(start, None, False, True, None)
+    atelier = FeedItem(link, ItemKind.EVENT, "Atelier", link, "", start, None, event, link, "f")
+    async with db.session() as session:
+        await feed_items.add_items(session, feed.id, [(atelier, "announced")], now=NOW, poll=1)
+        await feed_setup.change(session, feed.id, paused_at=NOW, paused_by=ORGA)
+    async with db.session() as session:
+        assert [e.title for e in await agenda.events_from(session, NOW)] == ["Atelier"]
+        await feed_setup.change(session, feed.id, removed_at=NOW, removed_by=ORGA)
+    async with db.session() as session:
+        assert await agenda.events_from(session, NOW) == []
