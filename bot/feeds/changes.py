@@ -45,6 +45,14 @@ class FeedChanges:
         event.listen(session.sync_session, "after_commit", committed, once=True)
         event.listen(session.sync_session, "after_soft_rollback", rolled_back, once=True)
 
+    async def record(
+        self, session: AsyncSession, feed: FeedSetup, actor: str, action: str, now: datetime,
+        **detail: Any,
+    ) -> None:  # fmt: skip
+        """``note`` the change, and wake the watchers once ``session`` commits."""
+        await note(session, feed, actor, action, now, **detail)
+        self.after_commit(session)
+
 
 async def note(
     session: AsyncSession,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import FeedConfig
 from bot.feeds.changes import note
-from bot.storage import feed_setup
+from bot.storage import feed_items, feed_setup
 from bot.storage.feed_setup import CONFIG, FeedSetup
 
 
@@ -47,6 +47,8 @@ async def _seed_one(
         return
     for action, values in _amendments(setup, feed):
         await feed_setup.change(session, setup.id, **values)
+        if action == "restored":
+            await feed_items.silence_waiting(session, setup.id)
         await note(session, setup, CONFIG, action, now, **_detail(action, feed))
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
 from bot.errors import NotFound, UserError
-from bot.feeds.changes import FeedChanges, note
+from bot.feeds.changes import FeedChanges
 from bot.feeds.fetch import FetchResult, Validators
 from bot.feeds.filters import FilterRules
 from bot.feeds.normalise import FeedItem
@@ -24,7 +24,7 @@ from bot.feeds.settings import FeedAudience, FeedSettings, feed_section, setting
 from bot.feeds.watch import Fetcher, read_batch
 from bot.messages import Audience
 from bot.services.rooms import MATRIX_TO, RoomDirectory, room_the_bot_is_in
-from bot.storage import feed_setup, feeds
+from bot.storage import feed_items, feed_setup, feeds
 from bot.storage.db import Database
 from bot.storage.feed_setup import COMMAND, CONFIG, FeedSetup
 
@@ -133,7 +133,9 @@ class FeedManager:
         else:
             feed = await self._revive(session, known, name, origin, actor, now)
         await self._record_silently(session, feed, fetched, now)
-        await self._changed(session, feed, actor, "revived" if known else "added", now, name=name)
+        await self.changes.record(
+            session, feed, actor, "revived" if known else "added", now, name=name
+        )
         return Added(feed, fetched.items, known is not None)
 
     async def _revive(
@@ -153,6 +155,7 @@ class FeedManager:
             "first_poll_done": False, "name": name or feed.name,
         }  # fmt: skip
         await feed_setup.change(session, feed.id, **values)
+        await feed_items.silence_waiting(session, feed.id)
         return replace(feed, removed_at=None, paused_at=None, origin=origin, name=name or feed.name)
 
     async def _record_silently(
@@ -185,7 +188,7 @@ class FeedManager:
         """Stop following the feed; its items and history are kept (a feed from the
         configuration comes back at the next start while the file lists it)."""
         await feed_setup.change(session, feed.id, removed_at=now, removed_by=actor)
-        await self._changed(session, feed, actor, "removed", now)
+        await self.changes.record(session, feed, actor, "removed", now)
         return replace(feed, removed_at=now, removed_by=actor)
 
     async def pause(
@@ -195,7 +198,7 @@ class FeedManager:
         if feed.paused_at is not None:
             raise UserError("feeds.already_paused", number=feed.id, feed=feed.label)
         await feed_setup.change(session, feed.id, paused_at=now, paused_by=actor)
-        await self._changed(session, feed, actor, "paused", now)
+        await self.changes.record(session, feed, actor, "paused", now)
         return replace(feed, paused_at=now, paused_by=actor)
 
     async def resume(
@@ -205,7 +208,7 @@ class FeedManager:
         if feed.paused_at is None:
             raise UserError("feeds.not_paused", number=feed.id, feed=feed.label)
         await feed_setup.change(session, feed.id, paused_at=None, paused_by=None, next_poll_at=now)
-        await self._changed(session, feed, actor, "resumed", now)
+        await self.changes.record(session, feed, actor, "resumed", now)
         return replace(feed, paused_at=None, paused_by=None)
 
     async def set_rooms(
@@ -218,7 +221,7 @@ class FeedManager:
     ) -> FeedSetup:
         """Announce the feed in ``rooms`` (None: the hub's rooms, as they are configured)."""
         await feed_setup.change(session, feed.id, rooms=None if rooms is None else list(rooms))
-        await self._changed(session, feed, actor, "rooms", now, rooms=rooms)
+        await self.changes.record(session, feed, actor, "rooms", now, rooms=rooms)
         return replace(feed, rooms=rooms)
 
     async def set_filters(
@@ -227,7 +230,7 @@ class FeedManager:
         """Announce only what ``rules`` let through, from the next poll on."""
         data = rules.as_data()
         await feed_setup.change(session, feed.id, filters=data)
-        await self._changed(session, feed, actor, "filters", now, filters=data)
+        await self.changes.record(session, feed, actor, "filters", now, filters=data)
         return replace(feed, filters=rules)
 
     async def set_template(
@@ -242,21 +245,10 @@ class FeedManager:
         """The feed's own template for one kind of item (None: back to the default)."""
         templates = _with(feed.templates, key, template)
         await feed_setup.change(session, feed.id, templates=templates or None)
-        await self._changed(session, feed, actor, "template", now, kind=key, template=template)
+        await self.changes.record(
+            session, feed, actor, "template", now, kind=key, template=template
+        )
         return replace(feed, templates=templates)
-
-    async def _changed(
-        self,
-        session: AsyncSession,
-        feed: FeedSetup,
-        actor: str,
-        action: str,
-        now: datetime,
-        **detail: Any,
-    ) -> None:
-        """Log and keep the change; the watchers hear of it once the unit of work commits."""
-        await note(session, feed, actor, action, now, **detail)
-        self.changes.after_commit(session)
 
 
 def _with(templates: Mapping[str, str], key: str, template: str | None) -> dict[str, str]:

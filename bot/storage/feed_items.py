@@ -10,7 +10,8 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.feeds.normalise import FeedItem
-from bot.storage.feeds import ItemRecord, when_key
+from bot.feeds.plan import ItemStatus
+from bot.storage.feeds import DEFERRED, ItemRecord, when_key
 from bot.storage.models import EventRow, FeedItemRow
 
 
@@ -114,6 +115,16 @@ async def set_status(
             .where(FeedItemRow.id.in_(item_ids))
             .values(status=status, held_by=held_by)
         )
+
+
+async def silence_waiting(session: AsyncSession, feed_id: int) -> None:
+    """The feed's items still waiting for an announcement slot are recorded silently instead
+    (a feed followed again announces nothing it had before)."""
+    await session.execute(
+        update(FeedItemRow)
+        .where(FeedItemRow.feed_id == feed_id, FeedItemRow.status == DEFERRED)
+        .values(status=ItemStatus.RECORDED_SILENTLY)
+    )
 
 
 async def touch(session: AsyncSession, item_ids: Sequence[int], poll: int) -> None:

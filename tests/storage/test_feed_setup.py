@@ -130,3 +130,21 @@ async def test_the_events_of_a_removed_feed_leave_the_agenda(db: Database) -> No
         await feed_setup.change(session, feed.id, removed_at=NOW, removed_by=ORGA)
     async with db.session() as session:
         assert await agenda.events_from(session, NOW) == []
+
+
+async def test_a_feed_coming_back_announces_nothing_that_waited_before_it_left(
+    db: Database,
+) -> None:
+    """An item still waiting for its slot when the feed was dropped is recorded silently when
+    the feed comes back, as on any first poll."""
+    (feed,) = await seeded(db, FeedConfig(url=NEWSLETTERS))
+    link = "https://ssphub.netlify.app/infolettre/infolettre_27/"
+    waiting = FeedItem(link, ItemKind.NEWSLETTER, "n°27", link, "", NOW, 27, None, link, "f")
+    async with db.session() as session:
+        await feed_items.add_items(session, feed.id, [(waiting, "deferred")], now=NOW, poll=2)
+    await seeded(db, now=LATER)
+    await seeded(db, FeedConfig(url=NEWSLETTERS), now=LATER)
+    async with db.session() as session:
+        assert await feeds.deferred_items(session, feed.id) == []
+        (stored,) = await feeds.latest_items(session, feed.id)
+    assert stored.status == "recorded_silently"
