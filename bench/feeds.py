@@ -38,6 +38,7 @@ from aiohttp import web
 
 from bot.clock import SystemClock
 from bot.config import AnnouncementsConfig, FeedConfig
+from bot.feeds.changes import FeedChanges
 from bot.feeds.fetch import FeedFetcher, FetchResult, Validators, user_agent
 from bot.feeds.parse import DEFAULT_CONTENT_TYPE
 from bot.feeds.record import PollRecorder
@@ -72,7 +73,8 @@ def padded_feed(target_item_bytes: int = 25_000) -> bytes:
 
 
 def watcher(db: Database, url: str, fetcher: Fetcher) -> FeedWatcher:
-    """A production watcher of ``url`` on ``db`` (nothing is sent: no sender)."""
+    """A production watcher of ``url`` on ``db`` (nothing is sent: no sender), told of
+    organisers' changes to the feeds as the running bot's watchers are."""
     clock = SystemClock()
     announcer = Announcer(AnnouncementsConfig(), catalogue("fr"), PARIS)
     rooms = HubRooms(db, clock)
@@ -86,6 +88,7 @@ def watcher(db: Database, url: str, fetcher: Fetcher) -> FeedWatcher:
         clock=clock,
         audience=rooms,
         rng=random.Random(1),
+        changes=FeedChanges(),
     )
 
 

@@ -176,7 +176,7 @@ def _watchers(
     recorder = PollRecorder(
         postbox, announcer, date_notice=settings.date_change_notice, newsletter=newsletter
     )
-    kit = WatcherKit(config, db, clock, fetcher, recorder, audience, metrics)
+    kit = WatcherKit(config, db, clock, fetcher, recorder, audience, metrics, changes)
     return FeedWatchers(followed=kit.followed, build=kit.build, changes=changes)
 
 

@@ -24,9 +24,11 @@ class FeedChanges:
 
     def __init__(self) -> None:
         self.event = asyncio.Event()
+        self.generation = 0  # counts the changes: a watcher reads its feed again when it moved
 
     def notify(self) -> None:
         """Feeds changed: the watchers look again."""
+        self.generation += 1
         self.event.set()
 
     def after_commit(self, session: AsyncSession) -> None:

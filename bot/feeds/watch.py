@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.errors import FeedError
+from bot.feeds.changes import FeedChanges
 from bot.feeds.fetch import (
     FetchResult,
     Validators,
@@ -72,8 +73,10 @@ class FeedWatcher:
         audience: Audience,
         rng: random.Random | None = None,
         metrics: Metrics | None = None,
+        changes: FeedChanges | None = None,
     ) -> None:
         self.settings = settings
+        self.changes = changes
         self.metrics = metrics or Metrics()
         self.db = db
         self.fetcher = fetcher
@@ -87,6 +90,10 @@ class FeedWatcher:
         self._validators: Validators | None = None
         self._deferred_waiting = True
         self._edits_owed = True
+        # What organisers set on the feed, as read at that generation of ``changes``: organisers
+        # change feeds only through commands, which bump it once committed. Without ``changes``
+        # it is read before every poll.
+        self._setup: tuple[int, FeedSetup | None] | None = None
 
     @property
     def url(self) -> str:
@@ -123,12 +130,19 @@ class FeedWatcher:
 
     async def _prepare(self) -> tuple[FeedSetup | None, Validators]:
         """What organisers set on the feed now, and the validators of the last fetch (None and
-        none before the feed's row exists: the poll creates it)."""
+        none before the feed's row exists: the poll creates it). Read from the database unless
+        both are known and no feed changed since."""
+        generation = self.changes.generation if self.changes is not None else None
+        known = self._setup
+        if known is not None and known[0] == generation and self._validators is not None:
+            return known[1], self._validators
         async with self.db.session() as session:
             found = await feed_setup.watched(session, self.url)
-        if found is None:
+        setup, state = found if found is not None else (None, None)
+        if generation is not None:
+            self._setup = (generation, setup)
+        if state is None:
             return None, self._validators or Validators()
-        setup, state = found
         stored = Validators(state.etag, state.last_modified, state.body_hash)
         return setup, self._validators or stored
 

@@ -134,6 +134,7 @@ class WatcherKit:
     recorder: PollRecorder
     audience: Audience
     metrics: Metrics
+    changes: FeedChanges
 
     async def followed(self) -> list[FeedSetup]:
         """The feeds not removed, from the database."""
@@ -149,5 +150,5 @@ class WatcherKit:
         return FeedWatcher(
             FeedSettings.from_config(section, self.config.tz, summary), db=self.db,
             fetcher=fetcher, recorder=self.recorder, clock=self.clock, audience=self.audience,
-            metrics=self.metrics,
+            metrics=self.metrics, changes=self.changes,
         )  # fmt: skip

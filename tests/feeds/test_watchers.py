@@ -100,3 +100,17 @@ async def test_a_change_rolled_back_wakes_nobody(rig: Rig) -> None:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_a_watcher_told_of_changes_sees_a_pause_committed_by_a_command(rig: Rig) -> None:
+    """A watcher that skips reading its feed while nothing changed still sees a pause at its
+    very next poll once the change is committed, and fetches nothing."""
+    rig.server.serve("/infolettre.xml", NEWSLETTERS)
+    followed = Followed(rig)
+    watcher = rig.watcher("/infolettre.xml")
+    watcher.changes = followed.changes
+    await watcher.poll_once()
+    assert (await watcher.poll_once()).outcome == "not_modified"
+    await followed.change(paused_at=rig.clock.now(), paused_by=ORGA)
+    assert (await watcher.poll_once()).outcome == "paused"
+    assert fetches(rig, "/infolettre.xml") == 2
