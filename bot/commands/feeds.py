@@ -15,7 +15,7 @@ from bot.feeds.filters import Hold
 from bot.feeds.plan import ItemStatus
 from bot.feeds.preview import hold_text, preview_line
 from bot.services.dates import Dates
-from bot.services.feeds import Explained, Preview
+from bot.services.feeds import HISTORY, Explained, Preview
 from bot.services.subscriptions.fanout import progress_lines
 from bot.storage.deliveries import DeliveryView
 from bot.storage.feed_setup import FeedSetup
@@ -52,7 +52,7 @@ async def _detail(ctx: CommandContext, request: FeedsRequest) -> None:
     """One feed: its state, rooms, filters, templates and latest changes."""
     assert request.ref is not None
     feed = await ctx.services.feed_manager.find(ctx.session, request.ref)
-    status = await ctx.services.feeds.status(ctx.session, feed, history=5)
+    status = await ctx.services.feeds.status(ctx.session, feed, history=HISTORY)
     dates, t = Dates(ctx.t, ctx.services.config.tz), ctx.t
     lines = [*feed_lines(t, dates, status), t("feeds.url_line", url=feed.url)]
     lines += templates_lines(t, feed.templates)
