@@ -128,6 +128,7 @@ data_dir: {base / "bot"}
 web: {{port: 0}}
 sending: {{pace_seconds: 0}}
 feeds: [{{url: "{feed_url}", interval: 3600}}]
+fetch: {{allow_private: ["127.0.0.1"]}}
 subscriptions: {{dm_pace_seconds: {pace}, progress_interval_seconds: 5}}
 """
     return App(parse_config(text, source="bench", environ={}))

@@ -266,6 +266,7 @@ async def idle_memory(
     """Start a bot on ``items`` stored items, let it answer, poll and idle, then read its RSS."""
     name = f"idle-{items}"
     extra = f'feeds: [{{url: "{feed.url(name)}", interval: {FEED_INTERVAL}}}]\n'
+    extra += 'fetch: {allow_private: ["127.0.0.1"]}\n'  # the feed server is on loopback
     bot = await new_bot(synapse, alice, base, name, extra)
     events = await populate(bot.config(), items) if items else 0
     process = bot.process()

@@ -20,6 +20,8 @@ from bot.commands.router import Dispatcher
 from bot.config import Config
 from bot.feeds.changes import FeedChanges
 from bot.feeds.fetch import FeedFetcher, user_agent
+from bot.feeds.guard import guarded_session
+from bot.feeds.policy import AddressPolicy
 from bot.feeds.record import NewsletterFanOut, PollRecorder
 from bot.feeds.watchers import FeedWatchers, WatcherKit
 from bot.i18n import catalogue
@@ -84,8 +86,10 @@ def assemble(config: Config, client: Client, clock: Clock, db: Database, metrics
     )  # fmt: skip
     rooms = HubRooms(db, clock)
     postbox = MatrixPostbox(clock, sender, rooms)
-    http = aiohttp.ClientSession()
-    fetcher = FeedFetcher(http, user_agent=user_agent(__version__, config.contact), clock=clock)
+    policy = AddressPolicy.allowing(config.fetch.allow_private)
+    http = guarded_session(policy)
+    agent = user_agent(__version__, config.contact)
+    fetcher = FeedFetcher(http, user_agent=agent, clock=clock)
     direct = DirectRooms(
         client, hub=rooms, next_sync=gateway.next_sync, left=gateway.has_left,
         encrypted=config.matrix.encryption,

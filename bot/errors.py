@@ -22,6 +22,7 @@
             ├── FeedTimeout       no whole answer within the feed's timeout       kind "timeout"
             ├── FeedRedirected    too many redirects, or one not followed         kind "redirects"
             ├── FeedTooLarge      a body over the feed's size cap                 kind "too_large"
+            ├── FeedForbidden     an address the bot does not fetch from          kind "forbidden"
             └── FeedRefused       an HTTP error status                 kind "http_4xx", "http_5xx"
 
 A ``UserError`` carries a catalogue key and its parameters, never a finished sentence, so the
@@ -173,6 +174,13 @@ class FeedTooLarge(FetchError):
     """The body is larger than the feed's size cap."""
 
     kind = "too_large"
+
+
+class FeedForbidden(FetchError):
+    """The address (or a redirect's) is one the bot never fetches from: loopback, private,
+    link-local, multicast, metadata... unless the configuration allows it."""
+
+    kind = "forbidden"
 
 
 class FeedRefused(FetchError):

@@ -4,7 +4,8 @@ Writing, escaping and folding are the ``icalendar`` package's; the time zone def
 here from the zone database, one observance per change of offset in the calendar's window, so it
 is exact for the dates the feed holds (``icalendar``'s own generator writes its daylight-saving
 onsets an hour late). Timed events carry ``TZID``; events on a day whose time is not known yet,
-and multi-day events, are all-day events.
+and multi-day events, are all-day events. RFC 5545 allows no control character in a text
+value: text is cleaned where it enters the bot, and once more here for rows stored before.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot import __version__
 from bot.services.agenda import AgendaEvent
+from bot.untrusted import clean_text
 
 if TYPE_CHECKING:
     from icalendar import Component, Event, Timezone
@@ -90,16 +92,16 @@ def vevent(event: AgendaEvent, info: CalendarInfo) -> Event:
     component.add("transp", "TRANSPARENT")  # a community agenda never makes anyone look busy
     unknown = not event.time.time_known and not event.time.all_day
     title = info.time_unknown(event.title) if unknown else event.title
-    component.add("summary", title)
+    component.add("summary", clean_text(title))
     for name, value in _times(event, info.tz):
         component.add(name, value)
     if event.time.place:
-        component.add("location", event.time.place)
+        component.add("location", clean_text(event.time.place))
     if event.link:
-        component.add("url", event.link)
+        component.add("url", clean_text(event.link))
     description = "\n\n".join(part for part in (event.summary.strip(), event.link) if part)
     if description:
-        component.add("description", description)
+        component.add("description", clean_text(description))
     return component
 
 

@@ -150,7 +150,7 @@ def feeds_preview(target: str, config_path: Path | None) -> int:
     config = _load(config_path) if config_path else None
     settings = settings_for(config, target)
     try:
-        items = asyncio.run(_fetch(target, settings, config.contact if config else None))
+        items = asyncio.run(_read(target, settings, config))
     except (FeedError, OSError) as error:
         print(f"{target}: cannot read the feed: {error}", file=sys.stderr)
         return 1
@@ -159,16 +159,21 @@ def feeds_preview(target: str, config_path: Path | None) -> int:
     return 0
 
 
-async def _fetch(target: str, settings: FeedSettings, contact: str | None) -> list[FeedItem]:
-    """The feed's items, read with a fetcher of its own (no bot is running)."""
-    import aiohttp
-
+async def _read(target: str, settings: FeedSettings, config: Config | None) -> list[FeedItem]:
+    """The feed's items: fetched as the bot would (same address rules, no bot running), or read
+    from a file when ``target`` is no http(s) URL."""
     from bot import __version__
     from bot.feeds.fetch import FeedFetcher, user_agent
-    from bot.feeds.preview import fetch_items
+    from bot.feeds.guard import guarded_session
+    from bot.feeds.policy import AddressPolicy
+    from bot.feeds.preview import fetch_items, is_web_address, read_file_items
 
-    async with aiohttp.ClientSession() as http:
-        fetcher = FeedFetcher(http, user_agent=user_agent(__version__, contact))
+    if not is_web_address(target):
+        return await read_file_items(target, settings)
+    policy = AddressPolicy.allowing(config.fetch.allow_private if config else ())
+    async with guarded_session(policy) as http:
+        agent = user_agent(__version__, config.contact if config else None)
+        fetcher = FeedFetcher(http, user_agent=agent)
         return await fetch_items(target, settings, fetcher)
 
 

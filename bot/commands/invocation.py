@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.untrusted import ZERO_WIDTH, without_zero_width
+
 # Commands are short: longer arguments are refused before any parsing (which they would slow
 # down), and what the bot quotes back of a member's text is cut, so every answer stays short.
 MAX_ARGUMENT_CHARS = 400
@@ -45,11 +47,14 @@ def shortened(params: dict[str, Any]) -> dict[str, Any]:
 def parse_invocation(body: str, prefix: str) -> Invocation | None:
     """``!word rest`` -> Invocation("word", "rest"); None when the text is not a command.
 
-    Any white space ends the word (a tab, or a no-break space pasted from a document)."""
-    text = strip_reply_fallback(body)
+    Any white space ends the word (a tab, or a no-break space pasted from a document);
+    invisible characters before the prefix or inside the word are dropped, so the word read
+    is the word seen."""
+    text = strip_reply_fallback(body).lstrip(ZERO_WIDTH)
     if not text.startswith(prefix):
         return None
     found = _WORD_AND_REST.match(text, len(prefix))
-    if found is None or not found[1][0].isalpha():
+    word = without_zero_width(found[1]) if found else ""
+    if found is None or not word or not word[0].isalpha():
         return None
-    return Invocation(found[1].lower(), found[2].strip())
+    return Invocation(word.lower(), found[2].strip())

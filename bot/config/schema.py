@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     ValidatorFunctionWrapHandler,
@@ -28,6 +28,7 @@ from bot.config.fields import (
     RecoveryKey,
     RoomRef,
     Secret,
+    Section,
     ServerPattern,
     Template,
     Text,
@@ -35,14 +36,22 @@ from bot.config.fields import (
     UserId,
     check,
 )
+from bot.config.outbound import FetchConfig, MailConfig
+from bot.feeds.policy import AddressPolicy
+
+
+def _literal_refusal(policy: AddressPolicy, host: str) -> str | None:
+    """Why a feed's host, when it is an IP address, is refused; None for a name or a public
+    address (names are checked when resolved, at each fetch)."""
+    try:
+        ip_address(host)
+    except ValueError:
+        return None
+    reason = policy.refusal(host)
+    return None if reason is None else f"a {reason} address"
+
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-class Section(BaseModel):
-    """Base of every configuration section: immutable, and unknown keys are refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class MatrixConfig(Section):
@@ -268,6 +277,25 @@ class Config(Section):
     agenda: AgendaConfig = AgendaConfig()
     contact: Text | None = None
     subscriptions: SubscriptionsConfig = SubscriptionsConfig()
+    fetch: FetchConfig = FetchConfig()
+    mail: MailConfig | None = None
+
+    @model_validator(mode="after")
+    def _feeds_fetchable(self) -> Self:
+        """A feed at an IP address the bot would refuse to fetch from is refused now."""
+        policy = AddressPolicy.allowing(self.fetch.allow_private)
+        problems = [
+            InitErrorDetails(
+                type=PydanticCustomError("config", f"{host} is {why}, which the bot does not "
+                                         "fetch from; list it under fetch.allow_private"),
+                loc=("feeds", index, "url"), input=feed.url,
+            )
+            for index, feed in enumerate(self.feeds)
+            if (host := urlsplit(feed.url).hostname) and (why := _literal_refusal(policy, host))
+        ]  # fmt: skip
+        if problems:
+            raise ValidationError.from_exception_data("Config", problems)
+        return self
 
     @property
     def server_name(self) -> str:

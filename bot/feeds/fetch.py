@@ -14,10 +14,12 @@ from typing import Literal
 
 import aiohttp
 from aiohttp import hdrs
+from yarl import URL
 
 from bot.clock import Clock, SystemClock
 from bot.errors import (
     ExceptionTypes,
+    FeedForbidden,
     FeedRedirected,
     FeedRefused,
     FeedTimeout,
@@ -27,6 +29,7 @@ from bot.errors import (
     Translate,
     map_exceptions,
 )
+from bot.feeds.policy import AddressRefused
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,7 @@ CHUNK_BYTES = 64 * 1024
 MAX_RETRY_AFTER = 24 * 3600.0  # a server asking for more is not believed beyond a day
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.1"
 _DELTA_SECONDS = re.compile(r"[0-9]+")
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 FetchStatus = Literal["not_modified", "unchanged", "fetched"]
 
@@ -109,7 +113,11 @@ def http_date(value: str | None) -> datetime | None:
 
 
 class FeedFetcher:
-    """Fetches feeds with one shared aiohttp session; never logs a body."""
+    """Fetches feeds with one shared aiohttp session; never logs a body.
+
+    The session comes from ``bot.feeds.guard.guarded_session``, which never connects to an
+    internal address; redirects are followed here, so every hop goes through that session.
+    """
 
     def __init__(
         self,
@@ -153,22 +161,33 @@ class FeedFetcher:
         """What aiohttp's failures mean for a feed (the first match wins)."""
         return {
             TimeoutError: lambda _: FeedTimeout(f"no answer within {self._timeout} s"),
-            aiohttp.TooManyRedirects: lambda _: FeedRedirected(f"more than {self._max_redirects}"),
+            AddressRefused: lambda e: FeedForbidden(str(e)),
+            aiohttp.ClientConnectorError: _connect_error,
             (aiohttp.ClientError, OSError, ValueError): lambda e: FeedUnreachable(type(e).__name__),
         }
 
     async def _get(self, url: str, previous: Validators) -> FetchResult:
-        """One request, answered by status."""
-        async with self._session.get(
-            url,
-            headers=self._headers(previous),
-            max_redirects=self._max_redirects,
-            timeout=aiohttp.ClientTimeout(total=self._timeout),
-        ) as response:
-            if response.status == 304:
-                return self._not_modified(response, previous)
-            self._raise_for_status(response)
-            body = await self._read_capped(response)
+        """The request, and each redirect's, answered by status."""
+        target = URL(url)
+        for _ in range(self._max_redirects + 1):
+            async with self._session.get(
+                target,
+                headers=self._headers(previous),
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=self._timeout),
+            ) as response:
+                following = _redirect(response)
+                if following is None:
+                    return await self._answer(response, previous)
+            target = following
+        raise FeedRedirected(f"more than {self._max_redirects}")
+
+    async def _answer(self, response: aiohttp.ClientResponse, previous: Validators) -> FetchResult:
+        """The final answer, by status."""
+        if response.status == 304:
+            return self._not_modified(response, previous)
+        self._raise_for_status(response)
+        body = await self._read_capped(response)
         return self._fetched(response, previous, body)
 
     def _headers(self, previous: Validators) -> dict[str, str]:
@@ -234,6 +253,28 @@ class FeedFetcher:
     def _now(self, response: aiohttp.ClientResponse) -> datetime:
         """The server's own Date when it sent one (no clock skew), else our clock."""
         return http_date(response.headers.get(hdrs.DATE)) or self._clock.now()
+
+
+def _redirect(response: aiohttp.ClientResponse) -> URL | None:
+    """Where a redirect leads (an http(s) URL), or None when the answer is no redirect."""
+    location = response.headers.get(hdrs.LOCATION)
+    if response.status not in REDIRECTS or not location:
+        return None
+    try:
+        target = response.url.join(URL(location))
+    except ValueError:
+        raise FeedRedirected("to an unreadable address", http_status=response.status) from None
+    if target.scheme not in ("http", "https") or not target.host:
+        raise FeedRedirected("to an address that is not http(s)", http_status=response.status)
+    return target
+
+
+def _connect_error(error: BaseException) -> FetchError:
+    """A connection that failed, or that the address guard refused."""
+    cause = getattr(error, "os_error", None)
+    if isinstance(cause, AddressRefused):
+        return FeedForbidden(str(cause))
+    return FeedUnreachable(type(error).__name__)
 
 
 def _header_safe(text: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 import feedparser
 
 from bot.errors import FeedParseError
+from bot.untrusted import clean_text
 
 BOZO_CHARS = 200
 # Without a Content-Type feedparser flags every feed as bozo; XML lets the prolog name the charset.
@@ -66,7 +67,9 @@ def _raw_entry(entry: Mapping[str, Any]) -> RawEntry:
         title=_text(entry.get("title")),
         description_html=_description(entry),
         published=_published(entry),
-        categories=tuple(tag["term"] for tag in entry.get("tags", ()) if tag.get("term")),
+        categories=tuple(
+            clean_text(str(tag["term"])) for tag in entry.get("tags", ()) if tag.get("term")
+        ),
     )
 
 
@@ -79,9 +82,9 @@ def _description(entry: Mapping[str, Any]) -> str:
     """The entry's summary, else its first content block (Atom), else nothing."""
     summary = entry.get("summary")
     if summary:
-        return str(summary)
+        return clean_text(str(summary))
     contents = entry.get("content") or ()
-    return str(contents[0].get("value", "")) if contents else ""
+    return clean_text(str(contents[0].get("value", ""))) if contents else ""
 
 
 def _published(entry: Mapping[str, Any]) -> datetime | None:
@@ -105,8 +108,8 @@ def _bozo_reason(result: Mapping[str, Any]) -> str | None:
 
 
 def _text(value: object) -> str | None:
-    """A stripped string, or None when empty or absent."""
+    """A stripped string without control characters, or None when empty or absent."""
     if value is None:
         return None
-    text = str(value).strip()
+    text = clean_text(str(value)).strip()
     return text or None

@@ -7,11 +7,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import AnnouncementsConfig, Config
+from bot.errors import FeedUnreachable
 from bot.feeds.fetch import Validators
 from bot.feeds.filters import Hold
 from bot.feeds.normalise import FeedItem, NormaliseRules
@@ -38,29 +40,44 @@ class PreviewLine:
     hold: Hold | None = None
 
 
+def is_web_address(target: str) -> bool:
+    """Whether ``target`` is an http(s) URL, whatever the case of its scheme (``HTTP://`` is a
+    URL, never a file path)."""
+    try:
+        return urlsplit(target.strip()).scheme.lower() in ("http", "https")
+    except ValueError:
+        return False
+
+
 def settings_for(config: Config | None, target: str) -> FeedSettings:
     """The configured feed's settings for ``target``, else those of a feed added by command
     (hub rules, every kind announced)."""
     if config is None:
         return FeedSettings(target, target, 300.0, NormaliseRules(), PollPolicy())
     summary = config.announcements.summary_chars
-    if target.startswith(("http://", "https://")):
+    if is_web_address(target):
         section = feed_section(config.feeds, target)
         return FeedSettings.from_config(section, config.tz, summary)
     rules = NormaliseRules(tz=config.tz, summary_chars=summary)
     return FeedSettings(target, target, 300.0, rules, PollPolicy())
 
 
-async def fetch_items(target: str, settings: FeedSettings, fetcher: Fetcher) -> list[FeedItem]:
-    """The normalised items of a feed URL or file; raises a ``FeedError`` (or ``OSError``)."""
-    if not target.startswith(("http://", "https://")):
-        body = await asyncio.to_thread(Path(target).read_bytes)
-        return await asyncio.to_thread(read_batch, body, target, None, settings.rules)
-    result = await fetcher.fetch(target, Validators())
+async def fetch_items(url: str, settings: FeedSettings, fetcher: Fetcher) -> list[FeedItem]:
+    """The normalised items of the feed at ``url``, over the network only (an organiser's
+    preview never reads a file); raises a ``FeedError``."""
+    if not is_web_address(url):
+        raise FeedUnreachable("not an http(s) address")
+    result = await fetcher.fetch(url, Validators())
     assert result.body is not None  # an unconditional fetch always carries the body
-    return await asyncio.to_thread(
-        read_batch, result.body, target, result.content_type, settings.rules
-    )
+    body, content_type = result.body, result.content_type
+    return await asyncio.to_thread(read_batch, body, url, content_type, settings.rules)
+
+
+async def read_file_items(path: str, settings: FeedSettings) -> list[FeedItem]:
+    """The normalised items of a feed file (the command line's preview); raises ``OSError`` or
+    a ``FeedError``."""
+    body = await asyncio.to_thread(Path(path).read_bytes)
+    return await asyncio.to_thread(read_batch, body, path, None, settings.rules)
 
 
 async def stored_known(session: AsyncSession, url: str) -> dict[str, Known] | None:

@@ -8,6 +8,10 @@ from typing import Any
 from nio import MatrixRoom
 
 from bot.messages import IncomingMessage, IncomingReaction
+from bot.untrusted import clean_text
+
+# Relations a message may carry and still be read as a command: a reply has no ``rel_type``.
+COMMAND_RELATIONS = frozenset({None, "m.thread"})
 
 
 def utc_from_ms(timestamp_ms: int) -> datetime:
@@ -24,6 +28,19 @@ def thread_root(source: dict[str, Any]) -> str | None:
     return None
 
 
+def may_command(source: dict[str, Any]) -> bool:
+    """Whether an event may be read as something a member asks: a plain message, a reply or
+    a message in a thread. An edit (``m.replace``, or any ``m.new_content``) or any other
+    relation never is, whatever its fallback text says."""
+    content = source.get("content") or {}
+    if not isinstance(content, dict) or "m.new_content" in content:
+        return False
+    relation = content.get("m.relates_to")
+    if relation is None:
+        return True
+    return isinstance(relation, dict) and relation.get("rel_type") in COMMAND_RELATIONS
+
+
 def is_direct(room: MatrixRoom) -> bool:
     """A room of two members (the bot and one person) is treated as a direct conversation."""
     return bool(room.member_count <= 2)
@@ -38,7 +55,7 @@ def to_incoming(
         room_id=room.room_id,
         event_id=event.event_id,
         sender=event.sender,
-        body=event.body if body is None else body,
+        body=clean_text(event.body if body is None else body),
         sent_at=utc_from_ms(event.server_timestamp),
         thread_root=thread_root(source),
         is_direct=direct,
@@ -52,6 +69,6 @@ def to_reaction(room: MatrixRoom, event: Any) -> IncomingReaction:
         event_id=event.event_id,
         sender=event.sender,
         reacts_to=event.reacts_to,
-        key=event.key,
+        key=clean_text(event.key),
         sent_at=utc_from_ms(event.server_timestamp),
     )

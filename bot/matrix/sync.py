@@ -27,7 +27,7 @@ from nio import (
 from bot.clock import Clock
 from bot.errors import HomeserverUnreachable
 from bot.matrix.gateway import MatrixGateway
-from bot.matrix.incoming import is_direct, to_incoming, to_reaction, utc_from_ms
+from bot.matrix.incoming import is_direct, may_command, to_incoming, to_reaction, utc_from_ms
 from bot.matrix.transport import homeserver_errors
 from bot.messages import IncomingMessage, IncomingReaction
 from bot.storage import state
@@ -225,13 +225,13 @@ class SyncLoop:
         return utc_from_ms(event.server_timestamp) >= self.oldest_accepted
 
     async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
-        if self._fresh(event):
+        if self._fresh(event) and may_command(event.source or {}):
             message = to_incoming(room, event, direct=is_direct(room))
             self.tasks.spawn(self.inbox.handle(message), name=f"command:{event.event_id}")
 
     async def _on_megolm(self, room: MatrixRoom, event: MegolmEvent) -> None:
         """A message the bot could not decrypt: log it, ask for the key, tell a DM's member."""
-        if not self._fresh(event):
+        if not self._fresh(event) or not may_command(event.source or {}):
             return
         log.warning(
             "undecryptable event %s in %s (session %s)",

@@ -104,6 +104,8 @@ feeds:
   - url: {feeds_url}/infolettre.xml
     interval: 60
   - url: {feeds_url}/event.xml
+fetch:
+  allow_private: ["127.0.0.1"]  # the sandbox serves its feeds on loopback
 data_dir: {base / "bot"}
 web:
   port: {web_port}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -38,9 +38,12 @@ def bot_config_text(
     pace_seconds: float = 0,
     max_backoff_seconds: float = 300,
     web_port: int = 0,
+    allow_private: Sequence[str] = ("127.0.0.1",),
 ) -> str:
     """A bot configuration's YAML for the test homeserver; ``extra`` adds top-level YAML,
-    ``matrix_extra`` lines of the matrix section (indented by two spaces)."""
+    ``matrix_extra`` lines of the matrix section (indented by two spaces). The feeds the tests
+    serve are on loopback, which the bot fetches from only when allowed."""
+    fetch = f"fetch:\n  allow_private: {list(allow_private)}\n" if allow_private else ""
     return f"""\
 matrix:
   homeserver: {synapse.url}
@@ -58,7 +61,7 @@ commands:
 sending:
   pace_seconds: {pace_seconds}
   max_backoff_seconds: {max_backoff_seconds}
-{extra}"""
+{fetch}{extra}"""
 
 
 async def member(synapse: LocalSynapse, user: SynapseUser, tmp: Path) -> Member:
