@@ -25,6 +25,8 @@ feeds:
   - url: http://127.0.0.1:8765/infolettre.xml
     interval: 60                   # seconds between polls (optional, default 300)
   - url: http://127.0.0.1:8765/event.xml
+fetch:
+  allow_private: ["127.0.0.1"]     # the feeds above are on loopback
 data_dir: ./data                   # database (SQLite by default), session, crypto store
 """
 

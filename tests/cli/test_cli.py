@@ -21,6 +21,8 @@ feeds:
   - url: http://127.0.0.1:8765/infolettre.xml
     interval: 60
   - url: http://127.0.0.1:8765/event.xml
+fetch:
+  allow_private: ["127.0.0.1"]     # the feeds above are on loopback
 data_dir: ./data
 """
 

@@ -35,6 +35,7 @@ matrix: {{homeserver: "http://127.0.0.1:8008", user_id: "@bot:localhost", passwo
 rooms: ["{HUB_ROOM}"]
 organisers: ["{ORGANISER}"]
 feeds: [{", ".join(feeds)}]
+fetch: {{allow_private: ["127.0.0.1"]}}
 """
     return parse_config(text, source="test.yaml", environ={})
 
