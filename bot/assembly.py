@@ -25,12 +25,14 @@ from bot.feeds.policy import AddressPolicy
 from bot.feeds.record import NewsletterFanOut, PollRecorder
 from bot.feeds.watchers import FeedWatchers, WatcherKit
 from bot.i18n import catalogue
+from bot.mail import SmtpMailer
 from bot.matrix.dm import DirectRooms
 from bot.matrix.files import MatrixFiles
 from bot.matrix.gateway import MatrixGateway
 from bot.matrix.identity import IdentitySettings
 from bot.matrix.identity_keeper import IdentityKeeper
 from bot.matrix.postbox import MatrixPostbox
+from bot.matrix.privacy import DirectMap, DmCheck
 from bot.matrix.sender import Sender
 from bot.matrix.session import Client
 from bot.matrix.sync import InvitePolicy, SyncLoop, SyncTokens
@@ -79,26 +81,28 @@ class Parts:
 def assemble(config: Config, client: Client, clock: Clock, db: Database, metrics: Metrics) -> Parts:
     """Build every part; nothing runs until ``bot.app`` starts the loops."""
     gateway = MatrixGateway(client, clock)
+    rooms = HubRooms(db, clock)
+    direct_map = DirectMap(client)
+    check = DmCheck(client, direct_map, rooms)
     sender = Sender(
         db, gateway, clock, pace_seconds=config.sending.pace_seconds, metrics=metrics,
         max_backoff_seconds=config.sending.max_backoff_seconds,
-        bulk_pace_seconds=config.subscriptions.dm_pace_seconds,
+        bulk_pace_seconds=config.subscriptions.dm_pace_seconds, privacy=check,
     )  # fmt: skip
-    rooms = HubRooms(db, clock)
     postbox = MatrixPostbox(clock, sender, rooms)
-    policy = AddressPolicy.allowing(config.fetch.allow_private)
-    http = guarded_session(policy)
-    agent = user_agent(__version__, config.contact)
-    fetcher = FeedFetcher(http, user_agent=agent, clock=clock)
+    http = guarded_session(AddressPolicy.allowing(config.fetch.allow_private))
+    fetcher = FeedFetcher(http, user_agent=user_agent(__version__, config.contact), clock=clock)
     direct = DirectRooms(
-        client, hub=rooms, next_sync=gateway.next_sync, left=gateway.has_left,
-        encrypted=config.matrix.encryption,
+        client, check=check, direct=direct_map, next_sync=gateway.next_sync,
+        left=gateway.has_left, encrypted=config.matrix.encryption,
     )  # fmt: skip
     identity = IdentityKeeper(
         client, IdentitySettings.from_config(config), metrics.device_cross_signed
     )
+    mailer = SmtpMailer(config.mail) if config.mail else None
+    files = MatrixFiles(client, postbox)
     outside = Outside(
-        gateway, gateway, direct, MatrixFiles(client, postbox), fetcher, lambda: identity.trust
+        gateway, gateway, direct, files, fetcher, lambda: identity.trust, mailer=mailer
     )
     changes = FeedChanges()
     services = build_services(config, clock, db, postbox, rooms, outside, changes)
@@ -111,7 +115,7 @@ def assemble(config: Config, client: Client, clock: Clock, db: Database, metrics
     withheld = WithheldKeys(client, metrics, notices.tell)
     return Parts(
         gateway=gateway,
-        sync=_sync_loop(config, gateway, clock, db, dispatcher, rooms, withheld),
+        sync=_sync_loop(config, gateway, clock, db, dispatcher, rooms, withheld, direct_map),
         sender=sender,
         postbox=postbox,
         rooms=rooms,
@@ -143,12 +147,15 @@ def _sync_loop(
     dispatcher: Dispatcher,
     rooms: HubRooms,
     withheld: WithheldKeys,
+    direct_map: DirectMap,
 ) -> SyncLoop:
-    """The sync loop: events to the dispatcher, room upgrades to the hub's rooms; members whose
-    clients withhold their keys are not asked to resend what the bot cannot read."""
+    """The sync loop: events to the dispatcher, room upgrades to the hub's rooms, DMs members
+    open with the bot to its ``m.direct``; members whose clients withhold their keys are not
+    asked to resend what the bot cannot read."""
     invites = InvitePolicy(frozenset(config.organisers), tuple(config.allowed_invite_servers))
     return SyncLoop(
         gateway, clock, tokens=SyncTokens(db), inbox=dispatcher, upgrades=rooms, invites=invites,
+        directs=direct_map,
         command_grace=timedelta(seconds=config.matrix.command_grace_seconds),
         sync_timeout_ms=config.matrix.sync_timeout_ms, withholding=withheld.withholds,
     )  # fmt: skip

@@ -5,6 +5,7 @@
     ├── StorageError              the database cannot be reached or migrated
     ├── ImportFileError           a file to import (the Grist contact table) cannot be read
     ├── LoginFailed               the homeserver refused the bot's credentials
+    ├── MailFailed                the mail server refused a mail or did not answer
     ├── UserError                 a user's request cannot be served; the message is shown to them
     │   ├── UsageError            malformed arguments: the command's usage is shown
     │   │   └── BadTime           a time of day that cannot be (25h, 9h75)
@@ -62,6 +63,10 @@ class ImportFileError(BotError):
 
 class LoginFailed(BotError):
     """The homeserver refused the bot's credentials."""
+
+
+class MailFailed(BotError):
+    """The mail server refused a mail, or could not be reached in time."""
 
 
 class UserError(BotError):

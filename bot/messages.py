@@ -28,7 +28,10 @@ class ReplyTo:
 
 @dataclass(frozen=True)
 class Message:
-    """A message to post: plain text, optional HTML (sanitised when rendered), and relations."""
+    """A message to post: plain text, optional HTML (sanitised when rendered), and relations.
+
+    ``private_for`` names the member whose private data (or private conversation) it carries:
+    the sending edge delivers it only if ``room_id`` is that member's true DM at send time."""
 
     room_id: str
     text: str
@@ -37,6 +40,7 @@ class Message:
     mentions: Mentions = field(default_factory=Mentions)
     data: Mapping[str, Any] | None = None
     replaces: str | None = None
+    private_for: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,9 @@ class FileDrop(Protocol):
         """Store ``document`` for ``room_id`` (encrypted when the room is)."""
         ...
 
-    async def post(self, session: AsyncSession, uploaded: Uploaded) -> int:
-        """Queue the file message in the caller's unit of work; its outbox id."""
+    async def post(
+        self, session: AsyncSession, uploaded: Uploaded, *, private_for: str | None = None
+    ) -> int:
+        """Queue the file message in the caller's unit of work; its outbox id (``private_for``
+        as for a ``Message``)."""
         ...

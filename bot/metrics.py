@@ -22,7 +22,7 @@ NO_COMMAND = "none"  # the ``command`` label of a word that names no declared co
 COMMAND_OUTCOMES = (
     "ok", "usage_error", "user_error", "denied", "internal_error", "rate_limited", "unknown",
 )  # fmt: skip
-SEND_RESULTS = ("sent", "rate_limited", "retried", "failed")
+SEND_RESULTS = ("sent", "rate_limited", "retried", "failed", "held", "refused")
 # The codes of m.room_key.withheld the spec defines; any other is counted as "other".
 WITHHELD_CODES = (
     "m.unverified", "m.blacklisted", "m.unauthorised", "m.unavailable", "m.no_olm",
@@ -137,7 +137,8 @@ class Metrics:
         self.keys_withheld.labels(code if code in WITHHELD_CODES else "other").inc()
 
     def send(self, result: str) -> None:
-        """Count one outbox send attempt: sent, rate_limited, retried or failed."""
+        """Count one outbox send attempt: sent, rate_limited, retried, failed, or (a private
+        message) held until its member joins the DM or refused outside it."""
         self.sends.labels(result).inc()
 
     def observe(self, backlog: Backlog | None, liveness: Liveness, now: datetime) -> None:

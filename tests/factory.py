@@ -38,7 +38,7 @@ class NoDirect:
     async def open(self, user_id: str) -> str:
         raise TransientDeliveryError("no DM in this test")
 
-    def is_private(self, room_id: str, user_id: str) -> bool:
+    async def is_private(self, room_id: str, user_id: str) -> bool:
         return False
 
     def reachable(self, room_id: str, user_id: str) -> bool:
@@ -54,7 +54,9 @@ class NoFiles:
     async def upload(self, room_id: str, document: Document) -> Uploaded:
         raise TransientDeliveryError("no upload in this test")
 
-    async def post(self, session: object, uploaded: Uploaded) -> int:
+    async def post(
+        self, session: object, uploaded: Uploaded, *, private_for: str | None = None
+    ) -> int:
         raise AssertionError("nothing was uploaded")
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.matrix.privacy import Verdict
+
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
@@ -120,3 +122,22 @@ class FixedRooms:
     @property
     def shared(self) -> tuple[str, ...]:
         return (*self.rooms, *self.organisers)
+
+
+@dataclass
+class FixedPrivacy:
+    """The DM check as a table: each (room, member) judged as told, anything else refused."""
+
+    verdicts: dict[tuple[str, str], Verdict] = field(default_factory=dict)
+    asked: list[tuple[str, str]] = field(default_factory=list)
+
+    async def verdict(self, room_id: str, user_id: str) -> Verdict:
+        self.asked.append((room_id, user_id))
+        return self.verdicts.get((room_id, user_id), Verdict.REFUSED)
+
+
+class EveryRoomIsADm:
+    """The DM check of a test about something else: every room is its member's true DM."""
+
+    async def verdict(self, room_id: str, user_id: str) -> Verdict:
+        return Verdict.READY

@@ -82,7 +82,7 @@ class Direct:
     async def open(self, user_id: str) -> str:
         return dm(user_id)
 
-    def is_private(self, room_id: str, user_id: str) -> bool:
+    async def is_private(self, room_id: str, user_id: str) -> bool:
         return room_id == dm(user_id)
 
     def reachable(self, room_id: str, user_id: str) -> bool:

@@ -45,7 +45,7 @@ class FakeDirect:
         self.opened.append(user_id)
         return self.dms.setdefault(user_id, f"!dm-{len(self.dms) + 1}:localhost")
 
-    def is_private(self, room_id: str, user_id: str) -> bool:
+    async def is_private(self, room_id: str, user_id: str) -> bool:
         return self.dms.get(user_id) == room_id
 
     def reachable(self, room_id: str, user_id: str) -> bool:
@@ -72,9 +72,13 @@ class FakeFiles:
         self.uploads.append(FakeUpload(room_id, document))
         return self.uploads[-1]
 
-    async def post(self, session: AsyncSession, uploaded: Any) -> int:
+    async def post(
+        self, session: AsyncSession, uploaded: Any, *, private_for: str | None = None
+    ) -> int:
         content = {"msgtype": "m.file", "body": uploaded.document.filename}
-        return await self.postbox.post_event(session, uploaded.room_id, "m.room.message", content)
+        return await self.postbox.post_event(
+            session, uploaded.room_id, "m.room.message", content, private_for=private_for
+        )
 
 
 def config() -> Config:

@@ -126,6 +126,7 @@ async def test_the_sender_counts_sent_rate_limited_and_retried(
         fake_clock.advance(600)
     assert family(metrics, "ssphub_outbox_sends_total") == {
         "result=sent": 1, "result=rate_limited": 1, "result=retried": 1, "result=failed": 0,
+        "result=held": 0, "result=refused": 0,
     }  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """Newsletter commands: !abonner, !abonnement, !desabonner, !abonnes; replies and 👍 in DMs.
 
 Handlers that need the member's DM open it first (network I/O before any database work).
-Answers holding an address only ever go to the DM; the room hears that they went there.
+Answers about a member's subscription only ever go to the DM; the room hears that they went
+there, in words that never depend on what is stored.
 """
 
 from __future__ import annotations
@@ -71,24 +72,24 @@ async def subscribe_command(ctx: CommandContext) -> None:
 
 @router.command("subscription", fr="abonnement", en="subscription")
 async def subscription_command(ctx: CommandContext) -> None:
-    """What is stored about the sender (in the DM), or turn delivery by DM on or off."""
+    """What is stored about the sender, or delivery by DM on or off: answered in the DM."""
     wanted = parse_dm_arg(ctx.args)
     service = _service(ctx)
-    where = await service.reach(ctx.message, ctx.t, open_dm=wanted is not False)
+    where = await service.reach(ctx.message, ctx.t)
     if wanted is None:
         await service.describe(ctx.session, where.who)
-        if where.moved:
-            await ctx.reply("subscriptions.moved")
-        return
-    await service.set_dm(ctx.session, where.who, wanted)
-    await ctx.reply("subscriptions.dm_set_on" if wanted else "subscriptions.dm_set_off")
+    else:
+        await service.set_dm(ctx.session, where.who, wanted)
+    if where.moved:
+        await ctx.reply("subscriptions.moved")
 
 
 @router.command("unsubscribe", fr="desabonner", en="unsubscribe", aliases=("désabonner",))
 async def unsubscribe_command(ctx: CommandContext) -> None:
-    """Erase the sender's address and preferences, and say so."""
-    erased = await _service(ctx).unsubscribe(ctx.session, ctx.sender)
-    await ctx.reply("subscriptions.erased" if erased else "subscriptions.nothing_to_erase")
+    """Erase everything kept about the sender, then say so (the same words whether there was
+    anything to erase or not)."""
+    await _service(ctx).unsubscribe(ctx.sender)
+    await ctx.reply("subscriptions.erased")
 
 
 @router.command(
@@ -123,7 +124,7 @@ async def offer_answer(ctx: EventContext[IncomingMessage]) -> bool:
     if reply is None:
         return False
     answer_to = ReplyTo(ctx.event.event_id, ctx.event.thread_root)
-    who = _service(ctx).in_dm(ctx.room_id, ctx.sender, ctx.t, answer_to)
+    who = await _service(ctx).in_dm(ctx.room_id, ctx.sender, ctx.t, answer_to)
     return who is not None and await _service(ctx).answer(ctx.session, who, reply)
 
 
@@ -132,5 +133,5 @@ async def offer_thumbs_up(ctx: EventContext[IncomingReaction]) -> bool:
     """A 👍 on the bot's proposal, in the DM, confirms it."""
     if not is_thumbs_up(ctx.event.key):
         return False
-    who = _service(ctx).in_dm(ctx.room_id, ctx.sender, ctx.t, None)
+    who = await _service(ctx).in_dm(ctx.room_id, ctx.sender, ctx.t, None)
     return who is not None and await _service(ctx).react(ctx.session, who, ctx.event.reacts_to)

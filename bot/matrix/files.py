@@ -72,9 +72,11 @@ class MatrixFiles:
         log.info("uploaded %d bytes for %s (encrypted: %s)", len(document.data), room_id, encrypt)
         return UploadedFile(room_id, file_content(document, response.content_uri, keys))
 
-    async def post(self, session: AsyncSession, uploaded: Uploaded) -> int:
+    async def post(
+        self, session: AsyncSession, uploaded: Uploaded, *, private_for: str | None = None
+    ) -> int:
         """Queue the file's event in the caller's unit of work."""
         assert isinstance(uploaded, UploadedFile)
         return await self.postbox.post_event(
-            session, uploaded.room_id, EVENT_TYPE, uploaded.content
+            session, uploaded.room_id, EVENT_TYPE, uploaded.content, private_for=private_for
         )

@@ -47,8 +47,9 @@ class MatrixPostbox:
     ) -> int:
         event_type, content = render(message)
         return await self.post_event(
-            session, message.room_id, event_type, content, dedupe_key=dedupe_key, bulk=bulk
-        )
+            session, message.room_id, event_type, content, dedupe_key=dedupe_key, bulk=bulk,
+            private_for=message.private_for,
+        )  # fmt: skip
 
     async def post_event(
         self,
@@ -59,16 +60,21 @@ class MatrixPostbox:
         *,
         dedupe_key: str | None = None,
         bulk: bool = False,
+        private_for: str | None = None,
     ) -> int:
-        """Queue ready event content (a file, for instance); the outbox id."""
+        """Queue ready event content (a file, for instance); the outbox id. A private message
+        goes to the room itself: a DM is never an upgraded hub room."""
+        if private_for is None:
+            room_id = await self.redirects.follow(session, room_id)
         entry = await outbox.enqueue(
             session,
-            room_id=await self.redirects.follow(session, room_id),
+            room_id=room_id,
             event_type=event_type,
             content=content,
             now=self.clock.now(),
             dedupe_key=dedupe_key,
             bulk=bulk,
+            private_for=private_for,
         )
         if entry.created:
             self._submit_after_commit(session, entry)
@@ -86,8 +92,10 @@ class MatrixPostbox:
         rows = []
         for message, key in messages:
             event_type, content = render(message)
-            room_id = await self.redirects.follow(session, message.room_id)
-            rows.append(outbox.NewRow(room_id, event_type, content, key))
+            room_id = message.room_id
+            if message.private_for is None:
+                room_id = await self.redirects.follow(session, room_id)
+            rows.append(outbox.NewRow(room_id, event_type, content, key, message.private_for))
         written = await outbox.enqueue_many(session, rows, now=self.clock.now(), bulk=bulk)
         for entry in written:
             self._submit_after_commit(session, entry)

@@ -2,6 +2,9 @@
 
 Rooms are served in order, one row at a time per room, paced; rooms do not wait for each other.
 Bulk rows (one newsletter to many DMs) also share a global pace, whatever their rooms.
+A private row (one carrying a member's data) goes only to that member's true DM, judged right
+before its PUT: it waits while the member has not joined yet, and is refused (its content
+dropped) anywhere else. This one check guards every private message, whoever queued it.
 A crash between the PUT and the mark leaves the row pending: the next run PUTs the same
 transaction id again and the homeserver answers with the event it already has.
 """
@@ -21,6 +24,7 @@ from bot.errors import (
     RateLimited,
     TransientDeliveryError,
 )
+from bot.matrix.privacy import Verdict
 from bot.metrics import Metrics
 from bot.storage import outbox
 from bot.storage.db import Database
@@ -32,6 +36,10 @@ log = logging.getLogger(__name__)
 # Synapse remembers transaction ids for 24 hours; past this age, look before resending.
 TXN_MEMORY = timedelta(hours=23)
 IDLE_POLL_SECONDS = 30.0
+# A private message waits this long at most for its member to join the DM, looking again
+# after 1, 2, 4... seconds, then every HOLD_CAP_SECONDS.
+HOLD_LIMIT = timedelta(hours=24)
+HOLD_CAP_SECONDS = 30.0
 
 
 class Transport(Protocol):
@@ -42,6 +50,12 @@ class Transport(Protocol):
     ) -> str: ...
 
     async def find_sent(self, room_id: str, txn_id: str) -> str | None: ...
+
+
+class Privacy(Protocol):
+    """Whether a room is a member's true DM now (``bot.matrix.privacy.DmCheck``)."""
+
+    async def verdict(self, room_id: str, user_id: str) -> Verdict: ...
 
 
 class Sender:
@@ -60,8 +74,10 @@ class Sender:
         metrics: Metrics | None = None,
         bulk_pace_seconds: float = 1.0,
         max_bulk_attempts: int = 8,
+        privacy: Privacy | None = None,
     ) -> None:
         self.db = db
+        self.privacy = privacy  # without it, every private row is refused
         self.metrics = metrics or Metrics()
         self.transport = transport
         self.clock = clock
@@ -171,6 +187,8 @@ class Sender:
         async with self._slots:
             self._last_send[entry.room_id] = self.clock.monotonic()
             try:
+                if not await self._cleared(entry):
+                    return
                 event_id = await self._put(entry)
             except RateLimited as exc:
                 self.metrics.send("rate_limited")
@@ -191,6 +209,25 @@ class Sender:
             else:
                 await self._mark_sent(entry, event_id)
                 self.metrics.send("sent")
+
+    async def _cleared(self, entry: OutboxEntry) -> bool:
+        """Whether the row may go now: any row that is not private, or a private one whose
+        room is its member's true DM. Otherwise it is held (member still invited) or refused."""
+        if entry.private_for is None:
+            return True
+        verdict = Verdict.REFUSED
+        if self.privacy is not None:
+            verdict = await self.privacy.verdict(entry.room_id, entry.private_for)
+        if verdict is Verdict.READY:
+            return True
+        if verdict is Verdict.WAITING and self.clock.now() - entry.created_at < HOLD_LIMIT:
+            self.metrics.send("held")
+            hold = min(HOLD_CAP_SECONDS, 2.0**entry.attempts)
+            await self._postpone(entry, hold, "waiting for the member to join the DM")
+            return False
+        self.metrics.send("refused")
+        await self._fail(entry, "private message refused: the room is not the member's DM")
+        return False
 
     async def _put(self, entry: OutboxEntry) -> str:
         if self.clock.now() - entry.created_at > TXN_MEMORY:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from nio import (
     AsyncClient,
     InviteMemberEvent,
+    JoinResponse,
     MatrixRoom,
     MegolmEvent,
     ReactionEvent,
@@ -52,6 +53,12 @@ class Inbox(Protocol):
     async def handle_reaction(self, reaction: IncomingReaction) -> None: ...
 
     async def handle_undecryptable(self, message: IncomingMessage) -> None: ...
+
+
+class Directs(Protocol):
+    """Where the bot records the rooms it takes as DMs (its ``m.direct``)."""
+
+    async def record(self, user_id: str, room_id: str) -> None: ...
 
 
 class Upgrades(Protocol):
@@ -104,6 +111,7 @@ class SyncLoop:
         command_grace: timedelta,
         sync_timeout_ms: int = 30_000,
         withholding: Callable[[str], bool] = lambda user_id: False,
+        directs: Directs | None = None,
     ) -> None:
         self.gateway = gateway
         self.client: AsyncClient = gateway.client
@@ -112,6 +120,7 @@ class SyncLoop:
         self.inbox = inbox
         self.upgrades = upgrades
         self.invites = invites
+        self.directs = directs
         self.oldest_accepted = clock.now() - command_grace
         self.sync_timeout_ms = sync_timeout_ms
         self.withholding = withholding
@@ -260,12 +269,17 @@ class SyncLoop:
         if room.room_id in self._invites_seen:
             return
         self._invites_seen.add(room.room_id)
-        self.tasks.spawn(self._answer_invite(room.room_id, event.sender), name="invite")
+        direct = bool((event.content or {}).get("is_direct"))
+        self.tasks.spawn(self._answer_invite(room.room_id, event.sender, direct), name="invite")
 
-    async def _answer_invite(self, room_id: str, inviter: str) -> None:
+    async def _answer_invite(self, room_id: str, inviter: str, direct: bool) -> None:
+        """Join when the inviter is allowed; a member's invitation to a DM records the room as
+        that member's DM (whether it stays one is judged at each private message)."""
         if self.invites(inviter):
             log.info("joining %s on invitation from %s", room_id, inviter)
-            await self.client.join(room_id)
+            joined = await self.client.join(room_id)
+            if direct and isinstance(joined, JoinResponse) and self.directs is not None:
+                await self.directs.record(inviter, room_id)
         else:
             log.info("declining invitation to %s from %s", room_id, inviter)
             await self.client.room_leave(room_id)

@@ -23,6 +23,7 @@ from bot.services.reminders import ReminderService
 from bot.services.rooms import HubRooms, RoomDirectory
 from bot.services.status import BotStatus
 from bot.services.subscriptions import DirectChats, Subscriptions
+from bot.services.subscriptions.confirm import AddressConfirmation, Mailer
 from bot.storage.db import Database
 from bot.trust import DeviceTrust
 
@@ -30,7 +31,8 @@ from bot.trust import DeviceTrust
 @dataclass(frozen=True)
 class Outside:
     """What the services need of the world outside the bot's database: the Matrix layer's
-    answers about rooms, DMs and files, and the feed fetcher."""
+    answers about rooms, DMs and files, the feed fetcher, and the mail server when there is
+    one (``mail:``)."""
 
     powers: RoomPowers
     directory: RoomDirectory
@@ -38,6 +40,7 @@ class Outside:
     files: FileDrop
     fetcher: Fetcher
     device_trust: Callable[[], DeviceTrust | None] = lambda: None  # None: not checked
+    mailer: Mailer | None = None
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,12 @@ def build_services(
         db, postbox, clock, tz=config.tz, language=config.language, rooms=outside.directory,
         hub=rooms, grace=timedelta(seconds=config.reminders.misfire_grace_seconds),
     )  # fmt: skip
+    confirmation = None
+    if outside.mailer is not None and config.mail is not None:
+        confirmation = AddressConfirmation(outside.mailer, minutes=config.mail.code_minutes)
     subscriptions = Subscriptions(
         db, postbox, clock, direct=outside.direct, files=outside.files,
-        prefix=config.commands.prefix, tz=config.tz,
+        prefix=config.commands.prefix, tz=config.tz, confirmation=confirmation,
     )  # fmt: skip
     announcer = Announcer(config.announcements, catalogue(config.language), config.tz)
     recorder = PollRecorder(postbox, announcer, date_notice=config.announcements.date_change_notice)

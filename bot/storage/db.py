@@ -1,7 +1,8 @@
-"""The async database handle: engine, unit-of-work sessions, SQLite pragmas."""
+"""The async database handle: engine, unit-of-work sessions, SQLite pragmas, erasure."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,10 +16,15 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+log = logging.getLogger(__name__)
+_ERASED = "ssphub.erased"
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets readers run beside the writer; the busy timeout absorbs short lock waits."""
+    """WAL lets readers run beside the writer; the busy timeout absorbs short lock waits;
+    secure_delete overwrites what is deleted or replaced, so erased data leaves no trace."""
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -33,6 +39,12 @@ def insert_or_ignore(
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
+
+
+def erasing(session: AsyncSession) -> None:
+    """Mark the unit of work as erasing someone's data: once it commits, nothing of the erased
+    data may remain in the database's files (SQLite's write-ahead log is emptied)."""
+    session.info[_ERASED] = True
 
 
 def _engine_options(url: str) -> dict[str, Any]:
@@ -59,9 +71,25 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A unit of work: committed when the block ends normally, rolled back otherwise."""
-        async with self._sessions() as session, session.begin():
-            yield session
+        """A unit of work: committed when the block ends normally, rolled back otherwise; one
+        marked ``erasing`` empties the write-ahead log once committed."""
+        async with self._sessions() as session:
+            async with session.begin():
+                yield session
+            if session.info.pop(_ERASED, False):
+                await self.forget_old_pages()
+
+    async def forget_old_pages(self) -> None:
+        """SQLite: checkpoint the write-ahead log and truncate it, so the earlier copies of
+        pages it holds (an erased address among them) are gone. PostgreSQL keeps dead rows
+        until its autovacuum reuses their space; nothing to do from here."""
+        if not self.is_sqlite:
+            return
+        async with self.engine.connect() as connection:
+            result = await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = result.scalar()
+        if busy:
+            log.warning("write-ahead log not emptied after an erasure: a reader held it")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

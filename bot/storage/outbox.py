@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.db import insert_or_ignore
 from bot.storage.models import OutboxRow
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+SCRUBBED: dict[str, Any] = {}  # what a private row's content becomes once it is settled
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class OutboxEntry:
     dedupe_key: str | None
     created: bool = False  # written by this very enqueue (not found through its dedupe key)
     bulk: bool = False  # paced globally too (newsletters by DM), not only per room
+    private_for: str | None = None  # the member whose true DM alone may receive it
 
 
 def _entry(row: OutboxRow, *, created: bool = False) -> OutboxEntry:
@@ -51,6 +53,7 @@ def _entry(row: OutboxRow, *, created: bool = False) -> OutboxEntry:
         dedupe_key=row.dedupe_key,
         created=created,
         bulk=row.bulk,
+        private_for=row.private_for,
     )
 
 
@@ -68,10 +71,12 @@ async def enqueue(
     now: datetime,
     dedupe_key: str | None = None,
     bulk: bool = False,
+    private_for: str | None = None,
 ) -> OutboxEntry:
     """Write a pending row; with a ``dedupe_key`` already used, return that row unchanged."""
     txn_id = new_txn_id()
     values = {
+        "private_for": private_for,
         "txn_id": txn_id,
         "room_id": room_id,
         "event_type": event_type,
@@ -106,17 +111,19 @@ async def enqueue(
         dedupe_key=dedupe_key,
         created=True,
         bulk=bulk,
+        private_for=private_for,
     )
 
 
 @dataclass(frozen=True)
 class NewRow:
-    """One row for ``enqueue_many``: where, what, and its (required) dedupe key."""
+    """One row for ``enqueue_many``: where, what, its (required) dedupe key, and whose."""
 
     room_id: str
     event_type: str
     content: dict[str, Any]
     dedupe_key: str
+    private_for: str | None = None
 
 
 BATCH_ROWS = 500  # rows per INSERT: well under SQLite's limit of bound parameters
@@ -142,7 +149,7 @@ async def _insert_batch(
     values = [
         {"txn_id": txn_id, "room_id": row.room_id, "event_type": row.event_type,
          "content": row.content, "dedupe_key": key, "status": PENDING, "attempts": 0,
-         "created_at": now, "bulk": bulk}
+         "created_at": now, "bulk": bulk, "private_for": row.private_for}
         for key, (row, txn_id) in by_key.items()
     ]  # fmt: skip
     statement = insert_or_ignore(session, OutboxRow, ["dedupe_key"])
@@ -152,7 +159,7 @@ async def _insert_batch(
         row, txn_id = by_key[str(key)]
         entry = OutboxEntry(
             row_id, txn_id, row.room_id, row.event_type, row.content, PENDING, 0, None, now,
-            None, str(key), created=True, bulk=bulk,
+            None, str(key), created=True, bulk=bulk, private_for=row.private_for,
         )  # fmt: skip
         written.append(entry)
     return written
@@ -170,12 +177,13 @@ async def room_heads(session: AsyncSession) -> list[OutboxEntry]:
 
 
 async def mark_sent(session: AsyncSession, entry_id: int, event_id: str, now: datetime) -> None:
-    """Record the homeserver's answer: the row is done."""
+    """Record the homeserver's answer: the row is done (a private one keeps no content)."""
     await session.execute(
         update(OutboxRow)
         .where(OutboxRow.id == entry_id)
         .values(status=SENT, event_id=event_id, sent_at=now, last_error=None)
     )
+    await _scrub(session, OutboxRow.id == entry_id)
 
 
 async def postpone(
@@ -190,11 +198,35 @@ async def postpone(
 
 
 async def mark_failed(session: AsyncSession, entry_id: int, error: str) -> None:
-    """Give up on a row the homeserver refuses for good; it stays visible, never deleted."""
+    """Give up on a row the homeserver (or the DM check) refuses for good; it stays visible,
+    never deleted, but a private one keeps no content."""
     await session.execute(
         update(OutboxRow)
         .where(OutboxRow.id == entry_id)
         .values(status=FAILED, attempts=OutboxRow.attempts + 1, last_error=error[:1000])
+    )
+    await _scrub(session, OutboxRow.id == entry_id)
+
+
+async def erase_member(session: AsyncSession, user_id: str) -> int:
+    """Erase ``user_id``'s private data from the outbox: their rows still waiting are cancelled,
+    and no row keeps its content or their id; how many rows were cancelled."""
+    mine = OutboxRow.private_for == user_id
+    cancelled = await session.execute(
+        update(OutboxRow)
+        .where(mine, OutboxRow.status == PENDING)
+        .values(status=FAILED, last_error="cancelled: the member's data was erased")
+    )
+    await _scrub(session, mine)
+    return int(getattr(cancelled, "rowcount", 0) or 0)
+
+
+async def _scrub(session: AsyncSession, which: ColumnElement[bool]) -> None:
+    """Private rows among ``which`` lose their content and their member."""
+    await session.execute(
+        update(OutboxRow)
+        .where(which, OutboxRow.private_for.is_not(None))
+        .values(content=SCRUBBED, private_for=None)
     )
 
 

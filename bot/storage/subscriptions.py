@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.storage.models import SubscriberRow, SubscriptionOfferRow
 
 TCHAP, IMPORT = "tchap", "import"
+# How an address is known (``address_status``): the Tchap id encodes it, a code mailed to it
+# came back, nothing confirms it, or it came from the hub's contact table.
+MATCHES_ID, CONFIRMED, UNCONFIRMED, IMPORTED = "tchap", "code", "unconfirmed", "import"
 
 
 @dataclass(frozen=True)
@@ -31,15 +34,17 @@ class Subscriber:
     dm_unreachable_at: datetime | None
     subscribed_at: datetime
     updated_at: datetime | None
+    address_status: str | None = None
 
 
 @dataclass(frozen=True)
 class Contact:
-    """Who is subscribing: the personal fields written together."""
+    """Who is subscribing: the personal fields written together, and how the address is known."""
 
     email: str
     name: str
     domain: str
+    status: str = UNCONFIRMED
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,7 @@ def _subscriber(row: SubscriberRow) -> Subscriber:
     return Subscriber(
         row.id, row.user_id, row.email, row.name, row.domain, row.source, row.consent_at,
         row.consent_version, row.dm_delivery, row.dm_room_id, row.dm_unreachable_at,
-        row.subscribed_at, row.updated_at,
+        row.subscribed_at, row.updated_at, row.address_status,
     )  # fmt: skip
 
 
@@ -80,10 +85,15 @@ async def by_user(session: AsyncSession, user_id: str) -> Subscriber | None:
     return None if row is None or row.unsubscribed_at else _subscriber(row)
 
 
-async def by_email(session: AsyncSession, email: str) -> Subscriber | None:
-    """The active subscription with this address, if any."""
-    row = await session.scalar(select(SubscriberRow).where(SubscriberRow.email == email))
-    return None if row is None or row.unsubscribed_at else _subscriber(row)
+async def with_email(session: AsyncSession, email: str) -> list[Subscriber]:
+    """The active subscriptions holding this address (a member's unconfirmed claim may sit
+    beside its confirmed holder), oldest first."""
+    rows = await session.scalars(
+        select(SubscriberRow)
+        .where(SubscriberRow.email == email, _ACTIVE)
+        .order_by(SubscriberRow.id)
+    )
+    return [_subscriber(row) for row in rows]
 
 
 async def add(
@@ -99,7 +109,7 @@ async def add(
     """Store a new subscriber; consent is dated ``now`` when a wording version is given."""
     row = SubscriberRow(
         user_id=user_id, email=contact.email, name=contact.name, domain=contact.domain,
-        source=source, consent_at=now if consent_version else None,
+        address_status=contact.status, source=source, consent_at=now if consent_version else None,
         consent_version=consent_version, dm_delivery=dm_room_id is not None,
         dm_room_id=dm_room_id, subscribed_at=now,
     )  # fmt: skip
@@ -123,7 +133,8 @@ async def update_contact(
         .where(SubscriberRow.id == subscriber_id)
         .values(
             user_id=user_id, email=contact.email, name=contact.name, domain=contact.domain,
-            consent_at=now, consent_version=consent_version, updated_at=now,
+            address_status=contact.status, consent_at=now, consent_version=consent_version,
+            updated_at=now,
         )
     )  # fmt: skip
 
@@ -158,9 +169,9 @@ async def erase(session: AsyncSession, subscriber_id: int, now: datetime) -> Non
         update(SubscriberRow)
         .where(SubscriberRow.id == subscriber_id)
         .values(
-            user_id=None, email=None, name=None, domain=None, consent_at=None,
-            consent_version=None, dm_delivery=False, dm_room_id=None, dm_unreachable_at=None,
-            updated_at=now, unsubscribed_at=now,
+            user_id=None, email=None, name=None, domain=None, address_status=None,
+            consent_at=None, consent_version=None, dm_delivery=False, dm_room_id=None,
+            dm_unreachable_at=None, updated_at=now, unsubscribed_at=now,
         )
     )  # fmt: skip
 

@@ -24,6 +24,10 @@ from tests.fakes import FakeClock
 from tests.subscriptions_rig import ALICE, CAMILLE, HUB, JEAN, ORGANISER, SubscriptionRig
 
 ADDRESS = "camille.durand@insee.fr"
+MOVED_ADDRESS = (
+    "Je vous ai répondu en message privé 📬 "
+    "Pour protéger votre adresse e-mail, ne l’écrivez que là."
+)
 
 
 @pytest.fixture
@@ -189,40 +193,61 @@ async def test_subscription_shows_what_is_stored_only_in_the_dm(rig: Subscriptio
 
 
 async def test_dm_delivery_can_be_turned_off_and_on(rig: SubscriptionRig) -> None:
-    """!abonnement mp non stops delivery by DM; mp oui resumes it to the member's DM."""
+    """!abonnement mp non stops delivery by DM; mp oui resumes it to the member's DM; both are
+    answered in the DM, the room only hears that the answer went there."""
     await rig.say(CAMILLE, "!abonner camille.durand@insee.fr")
     await rig.say(CAMILLE, "!abonnement mp non")
     off = await rig.subscriber(CAMILLE)
+    dm = rig.direct.dms[CAMILLE]
     assert off is not None and (off.dm_delivery, off.dm_room_id) == (False, None)
-    assert "ne recevrez plus" in await rig.last(HUB)
+    assert "ne recevrez plus" in await rig.last(dm)
     await rig.say(CAMILLE, "!subscription dm yes")
     on = await rig.subscriber(CAMILLE)
-    assert on is not None and (on.dm_delivery, on.dm_room_id) == (True, rig.direct.dms[CAMILLE])
-    assert await rig.last(HUB) == "Noted: you will receive the newsletter by direct message."
+    assert on is not None and (on.dm_delivery, on.dm_room_id) == (True, dm)
+    assert await rig.last(dm) == "Noted: you will receive the newsletter by direct message."
+    assert await rig.last(HUB) == "I answered you by direct message 📬"
+
+
+async def test_a_non_subscriber_is_answered_in_the_dm_too(rig: SubscriptionRig) -> None:
+    """Whether a member subscribes is theirs to know: !abonnement mp oui from someone who
+    does not gets the same room answer as from a subscriber, the rest in the DM."""
+    await rig.say(ALICE, "!abonnement mp oui")
+    assert await rig.last(HUB) == "Je vous ai répondu en message privé 📬"
+    assert "n’êtes pas abonné" in await rig.last(rig.direct.dms[ALICE])
 
 
 async def test_unsubscribing_erases_the_personal_fields(rig: SubscriptionRig) -> None:
     """!desabonner empties every personal field of the row and says so; the dates stay."""
     await rig.say(CAMILLE, "!abonner camille.durand@insee.fr")
     await rig.say(CAMILLE, "!desabonner")
-    assert "Votre adresse e-mail et vos préférences sont effacées" in await rig.last(HUB)
+    erased = await rig.last(HUB)
+    assert erased.startswith("C’est fait : vous êtes désabonné·e.")
     [row] = await rig.rows()
     personal = (row.user_id, row.email, row.name, row.domain, row.consent_at,
                 row.consent_version, row.dm_room_id)  # fmt: skip
     assert personal == (None,) * 7 and row.dm_delivery is False
     assert row.unsubscribed_at == rig.clock.now() and row.subscribed_at is not None
-    await rig.say(CAMILLE, "!unsubscribe")
-    assert "were not subscribed" in await rig.last(HUB)
+    await rig.say(CAMILLE, "!desabonner")
+    assert await rig.last(HUB) == erased  # nothing left to erase: the same words
 
 
-async def test_an_address_held_by_another_account_is_refused(rig: SubscriptionRig) -> None:
-    """Two accounts cannot share an address: the second is told, in its DM."""
+async def test_an_address_someone_holds_gets_the_answer_any_address_gets(
+    rig: SubscriptionRig,
+) -> None:
+    """Without a mail server, an address the Tchap id does not encode is kept unconfirmed,
+    and the answers are word for word those for an address nobody gave: nothing tells that
+    another account holds it, and that account keeps it."""
     await rig.say(CAMILLE, "!abonner camille.durand@insee.fr")
-    await rig.direct.open(ALICE)
-    dm = rig.direct.dms[ALICE]
-    await rig.say(ALICE, "!abonner camille.durand@insee.fr", room_id=dm)
-    assert "déjà inscrite par un autre compte" in await rig.last(dm)
-    assert await rig.subscriber(ALICE) is None
+    await rig.say(ALICE, "!abonner camille.durand@insee.fr")
+    await rig.say(JEAN, "!abonner personne.encore@insee.fr")
+    alice, jean = rig.direct.dms[ALICE], rig.direct.dms[JEAN]
+    taken = (await rig.last(alice)).replace("camille.durand@insee.fr", "{}")
+    fresh = (await rig.last(jean)).replace("personne.encore@insee.fr", "{}")
+    assert taken == fresh and "non confirmée" in taken
+    assert (await rig.bodies(HUB))[-2:] == [MOVED_ADDRESS, MOVED_ADDRESS]
+    holder, claimant = await rig.subscriber(CAMILLE), await rig.subscriber(ALICE)
+    assert holder is not None and holder.address_status == "tchap"
+    assert claimant is not None and claimant.address_status == "unconfirmed"
 
 
 async def test_organisers_count_and_export_by_dm(rig: SubscriptionRig) -> None:
@@ -239,11 +264,13 @@ async def test_organisers_count_and_export_by_dm(rig: SubscriptionRig) -> None:
     [upload] = rig.files.uploads
     assert upload.room_id == rig.direct.dms[ORGANISER] and upload.document.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(upload.document.data.decode())))
-    seen = [(r["Email"], r["Nom"], r["Nom_domaine"], r["Matrix_id"], r["Envoi_MP"]) for r in rows]
+    seen = [(r["Email"], r["Nom"], r["Nom_domaine"], r["Matrix_id"], r["Envoi_MP"],
+             r["Confirmation_adresse"]) for r in rows]  # fmt: skip
     assert seen == [
-        ("camille.durand@insee.fr", "Camille Durand", "insee.fr", CAMILLE, "true"),
-        ("alice.martin@agriculture.gouv.fr", "Alice Martin", "agriculture.gouv.fr", ALICE, "false"),
-    ]
+        ("camille.durand@insee.fr", "Camille Durand", "insee.fr", CAMILLE, "true", "tchap"),
+        ("alice.martin@agriculture.gouv.fr", "Alice Martin", "agriculture.gouv.fr", ALICE, "false",
+         "unconfirmed"),
+    ]  # fmt: skip
     assert await rig.last(rig.direct.dms[ORGANISER]) == upload.document.filename
     assert await rig.last(HUB) == "Export de 2 abonné(s) envoyé en message privé (fichier CSV)."
 

@@ -21,8 +21,8 @@ class DirectChats(Protocol):
         """The member's DM with the bot, reused or created (network I/O)."""
         ...
 
-    def is_private(self, room_id: str, user_id: str) -> bool:
-        """Whether ``room_id`` holds only the bot and ``user_id`` (no network)."""
+    async def is_private(self, room_id: str, user_id: str) -> bool:
+        """Whether ``room_id`` is ``user_id``'s true DM with the bot, both joined (network)."""
         ...
 
     def reachable(self, room_id: str, user_id: str) -> bool:
@@ -53,25 +53,22 @@ class Where:
     moved: bool
 
 
-def in_dm(
+async def in_dm(
     direct: DirectChats, room_id: str, user_id: str, t: Catalogue, answer_to: ReplyTo | None
 ) -> Correspondent | None:
     """The member, when ``room_id`` is their private conversation with the bot; else None."""
-    if not direct.is_private(room_id, user_id):
+    if not await direct.is_private(room_id, user_id):
         return None
     return Correspondent(user_id, room_id, direct.display_name(user_id), t, answer_to)
 
 
-async def reach(
-    direct: DirectChats, message: IncomingMessage, t: Catalogue, *, open_dm: bool = True
-) -> Where:
+async def reach(direct: DirectChats, message: IncomingMessage, t: Catalogue) -> Where:
     """The sender's DM: this room if it is one, else theirs, reused or created (network)."""
     sender = message.sender
     name = direct.display_name(sender)
-    private = direct.is_private(message.room_id, sender)
-    if private or not open_dm:
+    if await direct.is_private(message.room_id, sender):
         answer_to = ReplyTo(message.event_id, message.thread_root)
-        return Where(Correspondent(sender, message.room_id, name, t, answer_to), moved=not private)
+        return Where(Correspondent(sender, message.room_id, name, t, answer_to), moved=False)
     try:
         room_id = await direct.open(sender)
     except DeliveryError as error:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
@@ -72,8 +73,10 @@ class NewsletterDelivery:
         return self.direct.reachable(subscriber.dm_room_id, subscriber.user_id)
 
     def _message(self, item: ItemRecord, feed: str, subscriber: Subscriber) -> Message:
+        """The announcement, private to the subscriber: it goes only to their true DM."""
         assert subscriber.dm_room_id is not None
-        return self.announcer.announcement(item, subscriber.dm_room_id, feed=feed)
+        message = self.announcer.announcement(item, subscriber.dm_room_id, feed=feed)
+        return replace(message, private_for=subscriber.user_id)
 
 
 class FanoutMonitor:

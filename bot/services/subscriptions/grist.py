@@ -18,14 +18,18 @@ from bot.errors import ImportFileError
 from bot.messages import Document
 from bot.services.subscriptions.addresses import domain_of, name_for, normalise_address
 from bot.storage import subscriptions as store
-from bot.storage.subscriptions import IMPORT, Contact, Subscriber
+from bot.storage.db import erasing
+from bot.storage.subscriptions import IMPORT, IMPORTED, Contact, Subscriber
 
 log = logging.getLogger(__name__)
 
 # The Grist table's own columns first, so the file imports there as it is; then ours.
+# Confirmation_adresse: tchap (the Tchap id encodes the address), code (confirmed by a code
+# mailed to it), import (from the Grist table), unconfirmed (nothing confirms it).
 COLUMNS = (
     "Email", "Nom", "Nom_domaine", "Supprimez_mon_compte", "Matrix_id", "Date_inscription",
     "Date_consentement", "Version_consentement", "Envoi_MP", "MP_injoignable_depuis", "Source",
+    "Confirmation_adresse",
 )  # fmt: skip
 TRUE_WORDS = frozenset({"true", "1", "oui", "yes", "vrai", "x", "y", "o", "t"})
 FORMATS = ("csv", "json")
@@ -51,7 +55,7 @@ def record(subscriber: Subscriber, tz: ZoneInfo) -> dict[str, Any]:
         subscriber.email, subscriber.name, subscriber.domain, False, subscriber.user_id,
         _when(subscriber.subscribed_at, tz), _when(subscriber.consent_at, tz),
         subscriber.consent_version, subscriber.dm_delivery,
-        _when(subscriber.dm_unreachable_at, tz), subscriber.source,
+        _when(subscriber.dm_unreachable_at, tz), subscriber.source, subscriber.address_status,
     )  # fmt: skip
     return dict(zip(COLUMNS, values, strict=True))
 
@@ -144,16 +148,18 @@ async def apply_import(
 async def _import_one(
     session: AsyncSession, row: GristRow, address: str, now: datetime, report: ImportReport
 ) -> None:
-    existing = await store.by_email(session, address)
+    holders = await store.with_email(session, address)
     if row.delete:
-        if existing is not None:
-            await store.erase(session, existing.id, now)
+        for holder in holders:
+            await store.erase(session, holder.id, now)
+        if holders:
+            erasing(session)
             report.erased += 1
         return
-    if existing is not None:
+    if holders:
         report.present += 1
         return
     name = row.name or name_for(address, None)
-    contact = Contact(address, name, row.domain.lower() or domain_of(address))
+    contact = Contact(address, name, row.domain.lower() or domain_of(address), IMPORTED)
     await store.add(session, contact=contact, source=IMPORT, now=now)
     report.added += 1

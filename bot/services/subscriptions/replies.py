@@ -16,15 +16,18 @@ NO_WORDS = frozenset({"non", "no", "n", "non merci", "no thanks", "annuler", "ca
 THUMBS_UP = "\U0001f44d"
 _MODIFIERS = re.compile("[\U0001f3fb-\U0001f3ff\ufe0f]")
 _NUMBER = re.compile(r"(?:n°|no\.?|#)?\s*(\d{1,2})")
+_CODE = re.compile(r"(?:code\s*:?\s*)?(\d{3})[\s-]?(\d{3})")
 
 
 @dataclass(frozen=True)
 class Reply:
-    """A reply understood: yes, no, the n-th candidate (1-based), or an address typed out."""
+    """A reply understood: yes, no, the n-th candidate (1-based), an address typed out, or the
+    six-digit code mailed to confirm an address."""
 
-    kind: str  # yes · no · number · address
+    kind: str  # yes · no · number · address · code
     number: int = 0
     address: str = ""
+    code: str = ""
 
 
 YES = Reply("yes")
@@ -53,5 +56,18 @@ def parse_reply(body: str) -> Reply | None:
         return NO
     if number := _NUMBER.fullmatch(text):
         return Reply("number", number=int(number[1]))
+    if code := _CODE.fullmatch(text):
+        return Reply("code", code=code[1] + code[2])
     address = normalise_address(text)
     return Reply("address", address=address) if address else None
+
+
+def chosen_address(reply: Reply, candidates: tuple[str, ...]) -> str | None:
+    """The address a reply settles on, if it settles on one."""
+    if reply.kind == "address":
+        return reply.address
+    if reply.kind == "yes" and len(candidates) == 1:
+        return candidates[0]
+    if reply.kind == "number" and 1 <= reply.number <= len(candidates):
+        return candidates[reply.number - 1]
+    return None

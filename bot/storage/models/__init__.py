@@ -14,6 +14,7 @@ from bot.storage.models.feeds import (
 )
 from bot.storage.models.schedules import AutoPostRow, ReminderFiringRow, ReminderRow
 from bot.storage.models.subscribers import (
+    AddressCheckRow,
     NewsletterDmRow,
     NewsletterFanoutRow,
     SubscriberRow,
@@ -21,6 +22,7 @@ from bot.storage.models.subscribers import (
 )
 
 __all__ = [
+    "AddressCheckRow",
     "AutoPostRow",
     "Base",
     "BotState",

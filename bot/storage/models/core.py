@@ -40,6 +40,9 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     # Bulk rows (newsletters by DM) also obey a global pace, across rooms.
     bulk: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The member whose private data the row carries: it goes only to that member's true DM,
+    # and once sent, refused or erased it keeps neither its content nor this id.
+    private_for: Mapped[str | None] = mapped_column(String(255), index=True)
 
 
 class HandledEvent(Base):

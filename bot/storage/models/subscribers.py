@@ -20,13 +20,19 @@ from bot.storage.models.base import Base, UtcDateTime
 
 
 class SubscriberRow(Base):
-    """A newsletter subscriber; unsubscribing empties every personal field, the dates stay."""
+    """A newsletter subscriber; unsubscribing empties every personal field, the dates stay.
+
+    Two rows may hold one address (a member's unconfirmed claim beside its confirmed holder):
+    the bot never tells a member that an address is already known."""
 
     __tablename__ = "subscriber"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_id: Mapped[str | None] = mapped_column(String(255), unique=True)
-    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    # How the address is known: tchap (the Tchap id encodes it), code (confirmed by a code
+    # mailed to it), unconfirmed (neither), import (from the hub's contact table).
+    address_status: Mapped[str | None] = mapped_column(String(16))
     name: Mapped[str | None] = mapped_column(Text)
     domain: Mapped[str | None] = mapped_column(String(255))
     source: Mapped[str] = mapped_column(String(16))
@@ -51,6 +57,22 @@ class SubscriptionOfferRow(Base):
     language: Mapped[str] = mapped_column(String(8))
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AddressCheckRow(Base):
+    """An address a member gave that their Tchap id does not encode, waiting for the code that
+    was mailed to it (only a salted hash of the code is kept)."""
+
+    __tablename__ = "address_check"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(String(320))
+    code_hash: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(8))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class NewsletterFanoutRow(Base):

@@ -26,7 +26,7 @@ from bot.storage.models import OutboxRow, SubscriberRow
 from bot.storage.subscriptions import TCHAP, Contact
 from tests.factory import hub_rooms
 from tests.factory import postbox as make_postbox
-from tests.fakes import RecordingTransport
+from tests.fakes import EveryRoomIsADm, RecordingTransport
 from tests.feeds.conftest import load_feed
 from tests.feeds.feedserver import items, with_items
 from tests.feeds.rig import ORGANISERS, ROOMS, Rig, database_url, db, postgres_database_url, rig
@@ -94,8 +94,9 @@ class Refusing:
 async def send_all(rig: Rig, transport: Transport | None = None) -> None:
     """Let a sender with no bulk pace deliver every pending row to the recording transport."""
     sender = Sender(
-        rig.db, transport or rig.transport, rig.clock, pace_seconds=0, bulk_pace_seconds=0
-    )
+        rig.db, transport or rig.transport, rig.clock, pace_seconds=0, bulk_pace_seconds=0,
+        privacy=EveryRoomIsADm(),
+    )  # fmt: skip
     while any(q.status == "pending" for q in await rig.queued()):
         await sender.flush()
 

@@ -52,10 +52,11 @@ async def test_grist_import_adds_skips_and_is_idempotent(
     assert await emails(db) == ["camille.durand@insee.fr", "jean.dupont@interieur.gouv.fr"]
     assert await imported(db, GRIST, fake_clock) == (0, 3, 0, [4])
     async with db.session() as session:
-        jean = await store.by_email(session, "jean.dupont@interieur.gouv.fr")
-    assert jean is not None and (jean.name, jean.domain, jean.source) == (
+        (jean,) = await store.with_email(session, "jean.dupont@interieur.gouv.fr")
+    assert (jean.name, jean.domain, jean.source, jean.address_status) == (
         "Jean Dupont",
         "interieur.gouv.fr",
+        "import",
         "import",
     )
     assert jean.consent_at is None and jean.dm_delivery is False
