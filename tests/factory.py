@@ -17,6 +17,7 @@ from bot.services.permissions import RoomPowers
 from bot.services.registry import Outside, Services, build_services
 from bot.services.rooms import HubRooms, RoomDirectory
 from bot.services.subscriptions import DirectChats
+from bot.services.subscriptions.confirm import Mailer
 from bot.storage.db import Database
 from bot.trust import DeviceTrust
 from tests.fakes import NoPowers
@@ -95,12 +96,13 @@ def services(
     files: FileDrop | None = None,
     fetcher: Fetcher | None = None,
     device_trust: DeviceTrust | None = None,
+    mailer: Mailer | None = None,
 ) -> Services:
     """Every service as the application builds them, on a real database and outbox."""
     rooms = rooms or hub_rooms(db, clock)
     outside = Outside(
         powers or NoPowers(), directory or NoRooms(), direct or NoDirect(), files or NoFiles(),
-        fetcher or Offline(), lambda: device_trust,
+        fetcher or Offline(), lambda: device_trust, mailer,
     )  # fmt: skip
     return build_services(
         config, clock, db, outbox or MatrixPostbox(clock, None, rooms), rooms, outside

@@ -13,6 +13,7 @@ from bot.commands import meta
 from bot.commands import subscriptions as subscription_commands
 from bot.commands.router import Dispatcher
 from bot.config import Config, parse_config
+from bot.mail import SmtpMailer
 from bot.matrix.postbox import MatrixPostbox
 from bot.messages import Document, IncomingMessage, IncomingReaction
 from bot.services.ratelimit import RateLimiter
@@ -81,13 +82,13 @@ class FakeFiles:
         )
 
 
-def config() -> Config:
+def config(extra: str = "") -> Config:
     text = f"""\
 matrix: {{homeserver: "http://127.0.0.1:8008", user_id: "@bot:localhost", password: pw}}
 rooms: ["{HUB}"]
 organisers: ["{ORGANISER}"]
 commands: {{rate_limit: {{burst: 100, per_seconds: 1}}}}
-"""
+{extra}"""
     return parse_config(text, source="test.yaml", environ={})
 
 
@@ -102,13 +103,17 @@ class SubscriptionRig:
     dispatcher: Dispatcher
 
     @classmethod
-    def build(cls, db: Database, clock: FakeClock) -> SubscriptionRig:
+    def build(cls, db: Database, clock: FakeClock, extra: str = "") -> SubscriptionRig:
+        """The rig; ``extra`` adds configuration (a ``mail:`` section makes a real mailer)."""
         rooms = hub_rooms(db, clock, [HUB])
         postbox = MatrixPostbox(clock, None, rooms)
         direct, files = FakeDirect(), FakeFiles(postbox)
+        settings = config(extra)
+        mailer = SmtpMailer(settings.mail) if settings.mail else None
         services = factory.services(
-            config(), clock, db, rooms=rooms, outbox=postbox, direct=direct, files=files
-        )
+            settings, clock, db, rooms=rooms, outbox=postbox, direct=direct, files=files,
+            mailer=mailer,
+        )  # fmt: skip
         dispatcher = Dispatcher(services, RateLimiter(clock, burst=100, per_seconds=1))
         dispatcher.include(meta.router, subscription_commands.router)
         return cls(db, clock, direct, files, dispatcher)

@@ -81,6 +81,20 @@ def test_text_is_escaped_and_read_back_unchanged() -> None:
     assert workshop["transp"] == "TRANSPARENT"
 
 
+def test_no_control_character_ever_reaches_the_calendar() -> None:
+    """A title, place, link or summary stored with NUL, ESC or bidi controls (before text
+    was cleaned where it enters) comes out of the feed without them."""
+    hostile = event(
+        15, "Atelier\x00 \x1b[2Jdata\u202e", paris("2026-03-06 10:00"), place="Salle\x07 2",
+        link="https://ssphub.netlify.app/event/x/\x00", summary="Résumé\x1b]0;titre\x07 ici",
+    )  # fmt: skip
+    raw = agenda_calendar([hostile], INFO)
+    controls = {c for c in raw.decode() if ord(c) < 0x20 and c not in "\r\n"}
+    assert not controls and "\u202e" not in raw.decode()
+    shown = vevents(icalendar.Calendar.from_ical(raw))["event-15@hub.test"]
+    assert str(shown["summary"]) == "Atelier [2Jdata" and str(shown["location"]) == "Salle 2"
+
+
 def test_lines_are_folded_at_75_octets_with_crlf() -> None:
     """Every physical line ends with CRLF and holds at most 75 octets (UTF-8 kept whole)."""
     raw = agenda_calendar([WORKSHOP, DAYS, SEMINAR], INFO)

@@ -221,3 +221,29 @@ async def test_polling_again_with_lost_validators_never_repeats(rig: Rig) -> Non
         report = await rig.watcher("/infolettre.xml").poll_once()  # as after a restart
         assert (report.outcome, report.new, report.announced) == ("fetched", 0, [])
     assert len(await rig.queued()) == 2 and await rig.deliveries() == 2
+
+
+CONTROL_ITEM = """<item>
+  <title>Infolettre\x00 n°29\x1b[2J \u202eeuqidép</title>
+  <link>https://ssphub.netlify.app/infolettre/infolettre_29/</link>
+  <description><![CDATA[<p>Résumé\x00 avec\x1b]0;titre\x07 des contrôles</p>]]></description>
+  <guid>https://ssphub.netlify.app/infolettre/infolettre_29/</guid>
+  <pubDate>Tue, 07 Jul 2026 00:00:00 GMT</pubDate>
+</item>"""
+
+
+async def test_control_characters_in_a_feed_are_never_stored_nor_announced(rig: Rig) -> None:
+    """A NUL, terminal escapes and a bidi override in an item: the poll succeeds on every
+    database (PostgreSQL refuses NUL in text), the item is stored and announced without them."""
+    watcher = await polled_once(rig)
+    rig.server.serve("/infolettre.xml", newsletters_with(CONTROL_ITEM))
+    report = await watcher.poll_once()
+    assert report.error_kind is None and len(report.announced) == 1
+    stored_items = await rig.items()
+    assert "Infolettre n°29[2J euqidép" in stored_items
+    queued = await rig.queued()
+    assert len(queued) == len(ROOMS)
+    for announced in queued:
+        for shown in (announced.body, announced.content["formatted_body"]):
+            assert not [c for c in shown if (ord(c) < 0x20 and c != "\n") or c == "\u202e"]
+        assert "Résumé avec]0;titre des contrôles" in announced.body

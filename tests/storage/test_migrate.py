@@ -72,3 +72,52 @@ async def test_sqlite_downgrades_to_base_and_upgrades_again(tmp_path: Path) -> N
         assert tables >= TABLES and revision == head()
     finally:
         await db.dispose()
+
+
+def privacy_revision() -> tuple[str, str]:
+    """The revision that made addresses say how they are known, and the one before it."""
+    scripts = ScriptDirectory.from_config(migrate.alembic_config("unused://"))
+    for script in scripts.walk_revisions():
+        if (script.doc or "").startswith("Privacy"):
+            return script.revision, str(script.down_revision)
+    raise AssertionError("no privacy revision")
+
+
+async def test_subscribers_before_the_privacy_revision_get_their_address_status(
+    tmp_path: Path,
+) -> None:
+    """Rows stored before say, after the upgrade, how their address is known: the Tchap id's
+    own, unconfirmed, or imported; and two rows may then hold one address."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    _, before = privacy_revision()
+    await migrate.upgrade(url, before)
+    rows = [
+        (1, "@camille.durand-insee.fr:agent.tchap.gouv.fr", "camille.durand@insee.fr", "tchap"),
+        (2, "@jean.marie-dupont-interieur.gouv.fr:x", "jean.marie-dupont@interieur.gouv.fr",
+         "tchap"),
+        (3, "@paul:x", "paul.perso@example.org", "tchap"),
+        (4, None, "grist@insee.fr", "import"),
+        (5, None, None, "tchap"),
+    ]  # fmt: skip
+    db = Database(url)
+    try:
+        async with db.engine.begin() as connection:
+            for row in rows:
+                await connection.exec_driver_sql(
+                    "INSERT INTO subscriber (id, user_id, email, source, dm_delivery,"
+                    " subscribed_at) VALUES (?, ?, ?, ?, 0, '2026-03-02 09:00:00')",
+                    row,
+                )
+        await migrate.upgrade(url)
+        async with db.engine.begin() as connection:
+            found = await connection.exec_driver_sql(
+                "SELECT id, address_status FROM subscriber ORDER BY id"
+            )
+            statuses = dict(found.tuples().all())
+            await connection.exec_driver_sql(
+                "INSERT INTO subscriber (user_id, email, source, dm_delivery, subscribed_at)"
+                " VALUES ('@other:x', 'camille.durand@insee.fr', 'tchap', 0, '2026-03-03')"
+            )
+    finally:
+        await db.dispose()
+    assert statuses == {1: "tchap", 2: "tchap", 3: "unconfirmed", 4: "import", 5: None}
