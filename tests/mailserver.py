@@ -76,7 +76,7 @@ class _Handler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         mail = message_from_bytes(envelope.content, policy=policy.default)
-        self.server.received.append(mail)  # type: ignore[arg-type]
+        self.server.received.append(mail)
         return "250 OK"
 
 
@@ -87,7 +87,7 @@ class _Controller(Controller):
     def factory(self) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            return super().factory()
+            return super().factory()  # type: ignore[no-untyped-call]
 
 
 def _free_port() -> int:

@@ -77,12 +77,12 @@ def _etag(body: bytes) -> str:
 
 
 @asynccontextmanager
-async def feed_server() -> AsyncIterator[FeedServer]:
-    """A started feed server on a free loopback port."""
+async def feed_server(host: str = "127.0.0.1") -> AsyncIterator[FeedServer]:
+    """A started feed server on a free port of a loopback address."""
     feeds = FeedServer()
     app = web.Application()
     app.router.add_route("GET", "/{tail:.*}", feeds.handle)
-    feeds.server = TestServer(app, host="127.0.0.1", port=0)
+    feeds.server = TestServer(app, host=host, port=0)
     await feeds.server.start_server()
     try:
         yield feeds
