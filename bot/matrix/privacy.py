@@ -10,6 +10,7 @@ else is never used for private data.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -91,6 +92,8 @@ class DirectMap:
     def __init__(self, client: AsyncClient) -> None:
         self.client = client
         self._rooms: dict[str, list[str]] | None = None
+        # One write at a time: each sends the whole map, so the last one written has it all.
+        self._writing = asyncio.Lock()
 
     async def rooms_for(self, user_id: str) -> list[str]:
         """The rooms recorded as the bot's DMs with ``user_id``."""
@@ -104,14 +107,15 @@ class DirectMap:
         rooms[user_id] = [*rooms.get(user_id, []), room_id]
         path = f"/_matrix/client/v3/user/{quote(str(self.client.user_id), safe='')}"
         headers = {"Authorization": f"Bearer {self.client.access_token}"}
-        try:
-            with homeserver_errors():
-                response = await self.client.send(
-                    "PUT", f"{path}/account_data/m.direct", json.dumps(rooms), headers=headers
-                )
-                response.release()
-        except HomeserverUnreachable as error:
-            log.warning("m.direct not updated: %s", error)
+        async with self._writing:
+            try:
+                with homeserver_errors():
+                    response = await self.client.send(
+                        "PUT", f"{path}/account_data/m.direct", json.dumps(rooms), headers=headers
+                    )
+                    response.release()
+            except HomeserverUnreachable as error:
+                log.warning("m.direct not updated: %s", error)
 
     async def _load(self) -> dict[str, list[str]]:
         """The map, read once (a never-set ``m.direct`` is empty); raises a ``DeliveryError``

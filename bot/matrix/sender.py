@@ -221,13 +221,25 @@ class Sender:
         if verdict is Verdict.READY:
             return True
         if verdict is Verdict.WAITING and self.clock.now() - entry.created_at < HOLD_LIMIT:
-            self.metrics.send("held")
-            hold = min(HOLD_CAP_SECONDS, 2.0**entry.attempts)
-            await self._postpone(entry, hold, "waiting for the member to join the DM")
+            await self._hold(entry)
             return False
         self.metrics.send("refused")
         await self._fail(entry, "private message refused: the room is not the member's DM")
         return False
+
+    async def _hold(self, entry: OutboxEntry) -> None:
+        """Look again soon (1, 2, 4... seconds, then every ``HOLD_CAP_SECONDS``): the member
+        has not joined the DM yet. Said once in the log, not at every look."""
+        self.metrics.send("held")
+        seconds = min(HOLD_CAP_SECONDS, 2.0**entry.attempts)
+        not_before = self.clock.now() + timedelta(seconds=seconds)
+        async with self.db.session() as session:
+            await outbox.postpone(
+                session, entry.id, not_before=not_before, error="waiting for the member to join"
+            )
+        level = logging.INFO if entry.attempts == 0 else logging.DEBUG
+        log.log(level, "outbox %d to %s waits for its member to join the DM", entry.id,
+                entry.room_id)  # fmt: skip
 
     async def _put(self, entry: OutboxEntry) -> str:
         if self.clock.now() - entry.created_at > TXN_MEMORY:

@@ -120,7 +120,7 @@ async def test_a_wrong_address_is_corrected_then_erased(
     subscriber = await subscriber_of(community, camille.user_id)
     assert subscriber is not None and subscriber.email == "camille.roux@insee.fr"
     erased = await ask(camille, community.room_id, "!desabonner")
-    assert "Votre adresse e-mail et vos préférences sont effacées" in erased.body
+    assert erased.body.startswith("C’est fait : vous êtes désabonné·e.")
     async with community.app.db.session() as session:
         row = await session.get(SubscriberRow, subscriber.id)
     assert row is not None and row.unsubscribed_at is not None
