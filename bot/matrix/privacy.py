@@ -92,8 +92,10 @@ class DirectMap:
     def __init__(self, client: AsyncClient) -> None:
         self.client = client
         self._rooms: dict[str, list[str]] | None = None
-        # One write at a time: each sends the whole map, so the last one written has it all.
+        # One write at a time: each sends the whole map, so the last one written has it all;
+        # one first read, so that no update lands on a copy another caller then replaces.
         self._writing = asyncio.Lock()
+        self._reading = asyncio.Lock()
 
     async def rooms_for(self, user_id: str) -> list[str]:
         """The rooms recorded as the bot's DMs with ``user_id``."""
@@ -120,16 +122,19 @@ class DirectMap:
     async def _load(self) -> dict[str, list[str]]:
         """The map, read once (a never-set ``m.direct`` is empty); raises a ``DeliveryError``
         while the homeserver cannot tell."""
-        if self._rooms is None:
-            with homeserver_errors():
-                response = await self.client.list_direct_rooms()
-            if isinstance(response, DirectRoomsResponse):
-                self._rooms = {user: list(rooms) for user, rooms in response.rooms.items()}
-            elif getattr(response, "status_code", None) == "M_NOT_FOUND":
-                self._rooms = {}
-            else:
-                raise refusal(response)
+        async with self._reading:
+            if self._rooms is None:
+                self._rooms = await self._read()
         return self._rooms
+
+    async def _read(self) -> dict[str, list[str]]:
+        with homeserver_errors():
+            response = await self.client.list_direct_rooms()
+        if isinstance(response, DirectRoomsResponse):
+            return {user: list(rooms) for user, rooms in response.rooms.items()}
+        if getattr(response, "status_code", None) == "M_NOT_FOUND":
+            return {}
+        raise refusal(response)
 
 
 class DmCheck:

@@ -3,11 +3,15 @@ both joined; the sender holds or refuses private rows accordingly."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import json
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
+from nio import AsyncClient, DirectRoomsResponse
 
-from bot.matrix.privacy import Verdict, judge, room_facts
+from bot.matrix.privacy import DirectMap, Verdict, judge, room_facts
 
 BOT, ALICE, EVE = "@bot:localhost", "@alice:localhost", "@eve:localhost"
 
@@ -65,3 +69,40 @@ def test_a_dm_is_the_bots_own_room_with_only_the_member_both_joined(
     is a DM: ready once the member joined, waiting while invited, refused otherwise."""
     verdict, reason = judge(room_facts(state), BOT, ALICE, recorded=recorded)
     assert verdict is expected and reason
+
+
+async def next_turn() -> None:
+    """Let every other ready task run once."""
+    turn = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().call_soon(turn.set_result, None)
+    await turn
+
+
+class StubAccount:
+    """What DirectMap uses of nio's client: its m.direct, read slowly, and the PUTs it gets."""
+
+    user_id = BOT
+    access_token = "token"
+
+    def __init__(self) -> None:
+        self.puts: list[dict[str, list[str]]] = []
+
+    async def list_direct_rooms(self) -> DirectRoomsResponse:
+        await next_turn()  # another caller may start its own first read meanwhile
+        return DirectRoomsResponse({ALICE: ["!old:localhost"]})
+
+    async def send(self, method: str, path: str, data: str, headers: object) -> Any:
+        await next_turn()
+        self.puts.append(json.loads(data))
+        return SimpleNamespace(release=lambda: None)
+
+
+async def test_dms_recorded_at_once_are_all_kept() -> None:
+    """Two DMs recorded at the same moment, before the map was ever read, both end up in the
+    bot's m.direct, and the last write holds them all."""
+    account = StubAccount()
+    directs = DirectMap(cast(AsyncClient, account))
+    await asyncio.gather(directs.record(ALICE, "!a:localhost"), directs.record(EVE, "!e:localhost"))
+    assert await directs.rooms_for(ALICE) == ["!old:localhost", "!a:localhost"]
+    assert await directs.rooms_for(EVE) == ["!e:localhost"]
+    assert account.puts[-1] == {ALICE: ["!old:localhost", "!a:localhost"], EVE: ["!e:localhost"]}
