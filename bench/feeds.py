@@ -1,7 +1,8 @@
 """Feed polling costs: an unchanged feed (304), and parse + dedupe + store against feedparser alone.
 
 (a) A watcher polls the hub's newsletter feed from a local HTTP server that answers 304 to the
-stored ETag: the median wall time of one whole poll (HTTP round trip and the unit of work).
+stored ETag: the median wall time of one whole poll (HTTP round trip and the unit of work),
+through the bot's guarded HTTP session (loopback allowed, as the sandbox does).
 (b) The newsletter feed padded to production size (20 items, ~23 KB of page HTML each, ~0.5 MB:
 sections, lists, links, code and an inline script per block) goes through whole polls minus the
 network — parse and normalise in a worker thread, compare with the stored items, store, queue
@@ -32,7 +33,6 @@ from email.utils import format_datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import feedparser
 from aiohttp import web
 
@@ -40,7 +40,9 @@ from bot.clock import SystemClock
 from bot.config import AnnouncementsConfig, FeedConfig
 from bot.feeds.changes import FeedChanges
 from bot.feeds.fetch import FeedFetcher, FetchResult, Validators, user_agent
+from bot.feeds.guard import guarded_session
 from bot.feeds.parse import DEFAULT_CONTENT_TYPE
+from bot.feeds.policy import AddressPolicy
 from bot.feeds.record import PollRecorder
 from bot.feeds.settings import FeedSettings
 from bot.feeds.watch import FeedWatcher, Fetcher
@@ -137,7 +139,7 @@ async def not_modified_polls(db: Database, polls: int) -> list[float]:
     """Milliseconds per poll of an unchanged feed answered 304."""
     runner, url = await serve(FEED.read_bytes())
     try:
-        async with aiohttp.ClientSession() as http:
+        async with guarded_session(AddressPolicy.allowing(["127.0.0.1"])) as http:
             fetcher = FeedFetcher(http, user_agent=user_agent("bench", None))
             polling = watcher(db, url, fetcher)
             await polling.poll_once()  # the first, silent poll stores the ETag
