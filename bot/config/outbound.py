@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from email.headerregistry import Address
 from email.utils import parseaddr
-from ipaddress import ip_network
+from ipaddress import ip_address, ip_network
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from bot.config.fields import Secret, Section, Text, check
+from bot.feeds.policy import AddressPolicy
 
 
 def _address_or_network(value: str) -> str:
@@ -53,3 +57,31 @@ class MailConfig(Section):
     sender: Mailbox
     timeout_seconds: float = Field(default=20.0, gt=0)
     code_minutes: int = Field(default=30, ge=5, le=24 * 60)
+
+
+def unfetchable_feeds(urls: Sequence[str], allowed: Sequence[str]) -> list[InitErrorDetails]:
+    """A problem for each feed URL whose host is an IP address the bot would refuse to fetch
+    from (names are checked once resolved, at each fetch), at its key."""
+    policy = AddressPolicy.allowing(allowed)
+    problems = []
+    for index, url in enumerate(urls):
+        why = _refusal(policy, urlsplit(url).hostname or "")
+        if why is not None:
+            reason = f"{why}, which the bot does not fetch from; list it under fetch.allow_private"
+            problems.append(
+                InitErrorDetails(
+                    type=PydanticCustomError("config", reason),
+                    loc=("feeds", index, "url"),
+                    input=url,
+                )
+            )
+    return problems
+
+
+def _refusal(policy: AddressPolicy, host: str) -> str | None:
+    try:
+        ip_address(host)
+    except ValueError:
+        return None
+    reason = policy.refusal(host)
+    return None if reason is None else f"{host} is a {reason} address"

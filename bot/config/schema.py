@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from ipaddress import ip_address
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -36,20 +34,7 @@ from bot.config.fields import (
     UserId,
     check,
 )
-from bot.config.outbound import FetchConfig, MailConfig
-from bot.feeds.policy import AddressPolicy
-
-
-def _literal_refusal(policy: AddressPolicy, host: str) -> str | None:
-    """Why a feed's host, when it is an IP address, is refused; None for a name or a public
-    address (names are checked when resolved, at each fetch)."""
-    try:
-        ip_address(host)
-    except ValueError:
-        return None
-    reason = policy.refusal(host)
-    return None if reason is None else f"a {reason} address"
-
+from bot.config.outbound import FetchConfig, MailConfig, unfetchable_feeds
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -283,16 +268,7 @@ class Config(Section):
     @model_validator(mode="after")
     def _feeds_fetchable(self) -> Self:
         """A feed at an IP address the bot would refuse to fetch from is refused now."""
-        policy = AddressPolicy.allowing(self.fetch.allow_private)
-        problems = [
-            InitErrorDetails(
-                type=PydanticCustomError("config", f"{host} is {why}, which the bot does not "
-                                         "fetch from; list it under fetch.allow_private"),
-                loc=("feeds", index, "url"), input=feed.url,
-            )
-            for index, feed in enumerate(self.feeds)
-            if (host := urlsplit(feed.url).hostname) and (why := _literal_refusal(policy, host))
-        ]  # fmt: skip
+        problems = unfetchable_feeds([feed.url for feed in self.feeds], self.fetch.allow_private)
         if problems:
             raise ValidationError.from_exception_data("Config", problems)
         return self

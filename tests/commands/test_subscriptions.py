@@ -24,10 +24,6 @@ from tests.fakes import FakeClock
 from tests.subscriptions_rig import ALICE, CAMILLE, HUB, JEAN, ORGANISER, SubscriptionRig
 
 ADDRESS = "camille.durand@insee.fr"
-MOVED_ADDRESS = (
-    "Je vous ai répondu en message privé 📬 "
-    "Pour protéger votre adresse e-mail, ne l’écrivez que là."
-)
 
 
 @pytest.fixture
@@ -229,25 +225,6 @@ async def test_unsubscribing_erases_the_personal_fields(rig: SubscriptionRig) ->
     assert row.unsubscribed_at == rig.clock.now() and row.subscribed_at is not None
     await rig.say(CAMILLE, "!desabonner")
     assert await rig.last(HUB) == erased  # nothing left to erase: the same words
-
-
-async def test_an_address_someone_holds_gets_the_answer_any_address_gets(
-    rig: SubscriptionRig,
-) -> None:
-    """Without a mail server, an address the Tchap id does not encode is kept unconfirmed,
-    and the answers are word for word those for an address nobody gave: nothing tells that
-    another account holds it, and that account keeps it."""
-    await rig.say(CAMILLE, "!abonner camille.durand@insee.fr")
-    await rig.say(ALICE, "!abonner camille.durand@insee.fr")
-    await rig.say(JEAN, "!abonner personne.encore@insee.fr")
-    alice, jean = rig.direct.dms[ALICE], rig.direct.dms[JEAN]
-    taken = (await rig.last(alice)).replace("camille.durand@insee.fr", "{}")
-    fresh = (await rig.last(jean)).replace("personne.encore@insee.fr", "{}")
-    assert taken == fresh and "non confirmée" in taken
-    assert (await rig.bodies(HUB))[-2:] == [MOVED_ADDRESS, MOVED_ADDRESS]
-    holder, claimant = await rig.subscriber(CAMILLE), await rig.subscriber(ALICE)
-    assert holder is not None and holder.address_status == "tchap"
-    assert claimant is not None and claimant.address_status == "unconfirmed"
 
 
 async def test_organisers_count_and_export_by_dm(rig: SubscriptionRig) -> None:

@@ -14,6 +14,10 @@ from tests.mailserver import MailServer, code_in, mail_server
 from tests.subscriptions_rig import ALICE, CAMILLE, HUB, JEAN, SubscriptionRig
 
 OTHER = "camille.perso@example.org"  # not what CAMILLE's Tchap id encodes
+MOVED_ADDRESS = (
+    "Je vous ai répondu en message privé 📬 "
+    "Pour protéger votre adresse e-mail, ne l’écrivez que là."
+)
 
 
 @pytest.fixture
@@ -121,3 +125,23 @@ async def test_a_mail_that_cannot_be_sent_stores_nothing(
     async with rig.db.session() as session:
         assert await address_checks.pending(session, CAMILLE) is None
     assert await rig.subscriber(CAMILLE) is None
+
+
+async def test_without_a_mail_server_an_address_someone_holds_is_kept_unconfirmed(
+    db: Database, fake_clock: FakeClock
+) -> None:
+    """Without a mail server, an address the Tchap id does not encode is kept unconfirmed,
+    and the answers are word for word those for an address nobody gave: nothing tells that
+    another account holds it, and that account keeps it."""
+    rig = SubscriptionRig.build(db, fake_clock)
+    await rig.say(CAMILLE, "!abonner camille.durand@insee.fr")
+    await rig.say(ALICE, "!abonner camille.durand@insee.fr")
+    await rig.say(JEAN, "!abonner personne.encore@insee.fr")
+    alice, jean = rig.direct.dms[ALICE], rig.direct.dms[JEAN]
+    taken = (await rig.last(alice)).replace("camille.durand@insee.fr", "{}")
+    fresh = (await rig.last(jean)).replace("personne.encore@insee.fr", "{}")
+    assert taken == fresh and "non confirmée" in taken
+    assert (await rig.bodies(HUB))[-2:] == [MOVED_ADDRESS, MOVED_ADDRESS]
+    holder, claimant = await rig.subscriber(CAMILLE), await rig.subscriber(ALICE)
+    assert holder is not None and holder.address_status == "tchap"
+    assert claimant is not None and claimant.address_status == "unconfirmed"
