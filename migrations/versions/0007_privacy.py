@@ -1,8 +1,8 @@
 """Privacy: outbox rows name the member whose private data they carry; addresses say how they are
 known (one address may sit in two rows); codes mailed to confirm an address.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-08
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 from bot.storage.models import UtcDateTime
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
