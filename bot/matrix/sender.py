@@ -234,9 +234,7 @@ class Sender:
         seconds = min(HOLD_CAP_SECONDS, 2.0**entry.attempts)
         not_before = self.clock.now() + timedelta(seconds=seconds)
         async with self.db.session() as session:
-            await outbox.postpone(
-                session, entry.id, not_before=not_before, error="waiting for the member to join"
-            )
+            await outbox.postpone(session, entry.id, not_before=not_before, error=outbox.HELD)
         level = logging.INFO if entry.attempts == 0 else logging.DEBUG
         log.log(level, "outbox %d to %s waits for its member to join the DM", entry.id,
                 entry.room_id)  # fmt: skip

@@ -16,6 +16,7 @@ from bot.storage.models import OutboxRow
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 SCRUBBED: dict[str, Any] = {}  # what a private row's content becomes once it is settled
+HELD = "waiting for the member to join the DM"  # a private row's note while its member is invited
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,10 @@ async def depth(session: AsyncSession) -> int:
 
 
 async def oldest_pending_at(session: AsyncSession) -> datetime | None:
-    """When the oldest row still waiting to be sent was written; None when none waits."""
+    """When the oldest row still waiting to be sent was written; None when none waits. A
+    private row held until its member joins the DM waits on the member, not on the bot: it
+    does not count (it is refused after a day at most)."""
+    held = OutboxRow.private_for.is_not(None) & (OutboxRow.last_error == HELD)
     return await session.scalar(
-        select(func.min(OutboxRow.created_at)).where(OutboxRow.status == PENDING)
+        select(func.min(OutboxRow.created_at)).where(OutboxRow.status == PENDING, ~held)
     )

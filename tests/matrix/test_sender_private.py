@@ -8,6 +8,7 @@ import pytest
 from bot.matrix.privacy import Verdict
 from bot.matrix.sender import Sender
 from bot.messages import Message
+from bot.storage import outbox
 from bot.storage.db import Database
 from tests.factory import postbox as make_postbox
 from tests.fakes import FakeClock, FixedPrivacy, RecordingTransport
@@ -53,13 +54,15 @@ async def test_a_private_message_goes_only_to_the_members_true_dm_and_keeps_noth
 async def test_a_private_message_waits_for_the_member_to_join_then_goes(
     db: Database, fake_clock: FakeClock, homeserver: RecordingTransport
 ) -> None:
-    """While the member is only invited to the DM the row is held (not PUT), then sent once
-    they joined; held past a day, it is refused."""
+    """While the member is only invited to the DM the row is held (not PUT, and not counted as
+    an outbox stuck), then sent once they joined; held past a day, it is refused."""
     waiting = await post_private(db, fake_clock, DM, "bonjour")
     privacy = FixedPrivacy({(DM, ALICE): Verdict.WAITING})
     sender = Sender(db, homeserver, fake_clock, pace_seconds=0, privacy=privacy)
     await sender.flush()
     assert homeserver.puts == [] and (await row(db, waiting)).status == "pending"
+    async with db.session() as session:  # waiting on the member, not a stuck outbox
+        assert await outbox.depth(session) == 1 and await outbox.oldest_pending_at(session) is None
     privacy.verdicts[(DM, ALICE)] = Verdict.READY
     fake_clock.advance(2)
     await sender.flush()
