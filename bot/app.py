@@ -109,6 +109,7 @@ class App:
         from bot.storage import migrate  # alembic: only now, before the process settles
 
         await migrate.upgrade(self.config.database_url_or_default)
+        await self.db.use_incremental_vacuum()  # SQLite: once, so the file can shrink
 
     async def _seed_feeds(self) -> None:
         """The configuration's feeds into the database, where the feeds followed live."""
@@ -151,7 +152,8 @@ class App:
 
     async def _start_loops(self) -> None:
         """Send, then catch up on reminders and plan the rest, then poll the feeds (organisers
-        may add one at any time) and follow the newsletters they send by DM."""
+        may add one at any time), follow the newsletters they send by DM, and prune what the
+        database keeps no longer (a first pass now)."""
         parts = self._running()
         self._start_loop("sender", parts.sender.run, LOOP_GRACE)
         self._undo.push_async_callback(parts.scheduler.stop)
@@ -159,6 +161,7 @@ class App:
         feeds = self._start_loop("feeds", parts.feeds.run, FEEDS_GRACE)
         await _ready_or_ended(parts.feeds.ready, feeds)
         self._start_loop("newsletter-fanout", parts.fanout.run, LOOP_GRACE)
+        self._start_loop("housekeeping", parts.housekeeping.run, LOOP_GRACE)
 
     def _start_loop(self, name: str, run: RunLoop, grace: float) -> asyncio.Task[Any]:
         """Run ``run(stop)`` in the task set; stopping sets ``stop``, then cancels after

@@ -42,6 +42,7 @@ from bot.metrics import Metrics
 from bot.scheduling import ReminderScheduler
 from bot.services.agenda.posts import AgendaPoster
 from bot.services.announcements import Announcer
+from bot.services.housekeeping import Housekeeping
 from bot.services.key_notices import KeyWithheldNotices
 from bot.services.ratelimit import RateLimiter
 from bot.services.registry import Outside, Services, build_services
@@ -73,6 +74,7 @@ class Parts:
     scheduler: ReminderScheduler
     feeds: FeedWatchers
     fanout: FanoutMonitor
+    housekeeping: Housekeeping
     http: aiohttp.ClientSession
     identity: IdentityKeeper
     withheld: WithheldKeys
@@ -124,6 +126,7 @@ def assemble(config: Config, client: Client, clock: Clock, db: Database, metrics
         scheduler=_scheduler(config, services),
         feeds=_watchers(config, db, clock, postbox, fetcher, rooms, metrics, newsletter, changes),
         fanout=_fanout_monitor(config, db, clock, postbox, rooms),
+        housekeeping=_housekeeping(config, db, clock, metrics),
         http=http,
         identity=identity,
         withheld=withheld,
@@ -199,3 +202,9 @@ def _fanout_monitor(
         db, postbox, clock, catalogue(config.language), audience=audience,
         interval=config.subscriptions.progress_interval_seconds, prefix=config.commands.prefix,
     )  # fmt: skip
+
+
+def _housekeeping(config: Config, db: Database, clock: Clock, metrics: Metrics) -> Housekeeping:
+    """The pruning of what the database keeps no longer, at start and every interval."""
+    grace = timedelta(seconds=config.matrix.command_grace_seconds)
+    return Housekeeping(db, clock, metrics, config.retention, command_grace=grace)

@@ -90,6 +90,10 @@ class Metrics:
         )  # fmt: skip
         for result in SEND_RESULTS:  # every series exists from the start, at zero
             self.sends.labels(result)
+        self.pruned_rows = Counter(
+            "ssphub_pruned_rows", "Rows the housekeeping pruned, by table.",
+            ["table"], registry=registry,
+        )  # fmt: skip
         self.keys_withheld = Counter(
             "ssphub_room_keys_withheld", "Room keys a member's client refused the bot, by code.",
             ["code"], registry=registry,
@@ -135,6 +139,10 @@ class Metrics:
     def key_withheld(self, code: str) -> None:
         """Count one room key withheld from the bot; unknown codes as ``other``."""
         self.keys_withheld.labels(code if code in WITHHELD_CODES else "other").inc()
+
+    def pruned(self, table: str, rows: int) -> None:
+        """Count rows the housekeeping deleted from ``table``."""
+        self.pruned_rows.labels(table).inc(rows)
 
     def send(self, result: str) -> None:
         """Count one outbox send attempt: sent, rate_limited, retried, failed, or (a private

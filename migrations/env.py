@@ -25,6 +25,10 @@ def _database_url() -> str:
 
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # A new file gets incremental auto-vacuum before its first table (so it can shrink);
+        # on an existing one this changes nothing until the bot's one VACUUM at start.
+        connection.exec_driver_sql("PRAGMA auto_vacuum=INCREMENTAL")
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

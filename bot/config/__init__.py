@@ -13,6 +13,7 @@ from bot.config.schema import (
     EventRemindersConfig,
     FeedConfig,
     MatrixConfig,
+    RetentionConfig,
     TemplatesConfig,
     WebConfig,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "EventRemindersConfig",
     "FeedConfig",
     "MatrixConfig",
+    "RetentionConfig",
     "TemplatesConfig",
     "WebConfig",
     "load_config",

@@ -239,6 +239,21 @@ class SubscriptionsConfig(Section):
     progress_interval_seconds: float = Field(default=30.0, gt=0)
 
 
+class RetentionConfig(Section):
+    """How long the database keeps what the bot no longer needs, and how often it prunes.
+
+    Hours and days may be fractions (a soak lowers them); the prune never goes below what
+    correctness needs (a claim within the command grace, a message still to send)."""
+
+    interval_minutes: float = Field(default=60.0, gt=0)
+    sent_messages_hours: float = Field(default=48.0, gt=0)
+    failed_messages_days: float = Field(default=30.0, gt=0)
+    handled_events_hours: float = Field(default=48.0, gt=0)
+    history_days: float = Field(default=90.0, gt=0)
+    feed_changes_days: float = Field(default=365.0, gt=0)
+    batch_rows: int = Field(default=500, ge=1, le=10_000)
+
+
 class Config(Section):
     """The whole validated configuration; a new section is one more field here."""
 
@@ -264,6 +279,7 @@ class Config(Section):
     subscriptions: SubscriptionsConfig = SubscriptionsConfig()
     fetch: FetchConfig = FetchConfig()
     mail: MailConfig | None = None
+    retention: RetentionConfig = RetentionConfig()
 
     @model_validator(mode="after")
     def _feeds_fetchable(self) -> Self:

@@ -18,12 +18,15 @@ from sqlalchemy.ext.asyncio import (
 
 log = logging.getLogger(__name__)
 _ERASED = "ssphub.erased"
+INCREMENTAL = 2  # PRAGMA auto_vacuum's value for incremental
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """WAL lets readers run beside the writer; the busy timeout absorbs short lock waits;
-    secure_delete overwrites what is deleted or replaced, so erased data leaves no trace."""
+    secure_delete overwrites what is deleted or replaced, so erased data leaves no trace;
+    incremental auto-vacuum (set before a new file's first table) lets the file shrink."""
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
@@ -90,6 +93,33 @@ class Database:
             busy = result.scalar()
         if busy:
             log.warning("write-ahead log not emptied after an erasure: a reader held it")
+
+    async def use_incremental_vacuum(self) -> bool:
+        """SQLite: switch a file made without incremental auto-vacuum to it, once (a VACUUM,
+        outside any transaction, before the bot uses the database); whether it switched."""
+        if not self.is_sqlite:
+            return False
+        async with self.engine.connect() as connection:
+            mode = (await connection.exec_driver_sql("PRAGMA auto_vacuum")).scalar()
+            if mode == INCREMENTAL:
+                return False
+            await connection.exec_driver_sql("PRAGMA auto_vacuum=INCREMENTAL")
+            await connection.commit()
+            await connection.exec_driver_sql("VACUUM")  # the driver opens no transaction for it
+            await connection.commit()
+        log.info("database switched to incremental auto-vacuum (one VACUUM, mode was %s)", mode)
+        return True
+
+    async def release_free_pages(self) -> None:
+        """SQLite: give the pages freed by deletions back to the file system (the file
+        shrinks) and empty the write-ahead log. PostgreSQL's autovacuum does its own."""
+        if not self.is_sqlite:
+            return
+        async with self.engine.connect() as connection:
+            # Each step of the pragma frees one page; a script runs it to the end.
+            raw = await connection.get_raw_connection()
+            await raw.driver_connection.executescript("PRAGMA incremental_vacuum")  # type: ignore[union-attr]
+        await self.forget_old_pages()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -23,7 +23,10 @@ class OutboxRow(Base):
     """A message to send: written first, sent with its own transaction id, then marked."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_room", "status", "room_id", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_status_room", "status", "room_id", "id"),
+        Index("ix_outbox_status_sent", "status", "sent_at"),  # the prune of sent rows
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     txn_id: Mapped[str] = mapped_column(String(64), unique=True)

@@ -59,7 +59,10 @@ class FeedChangeRow(Base):
     """One change made to a feed, by an organiser (their Matrix id) or by the configuration."""
 
     __tablename__ = "feed_change"
-    __table_args__ = (Index("ix_feed_change_feed", "feed_id", "id"),)
+    __table_args__ = (
+        Index("ix_feed_change_feed", "feed_id", "id"),
+        Index("ix_feed_change_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feed.id", ondelete="CASCADE"))
@@ -129,7 +132,10 @@ class DeliveryRow(Base):
     """A feed item's announcement to one room: its outbox row, and the event time it showed."""
 
     __tablename__ = "delivery"
-    __table_args__ = (UniqueConstraint("item_id", "room_id", name="uq_delivery_item_room"),)
+    __table_args__ = (
+        UniqueConstraint("item_id", "room_id", name="uq_delivery_item_room"),
+        Index("ix_delivery_outbox", "outbox_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("feed_item.id", ondelete="CASCADE"))

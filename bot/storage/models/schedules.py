@@ -23,7 +23,10 @@ class ReminderRow(Base):
     """A reminder an organiser set: where, what, and when it fires next (UTC)."""
 
     __tablename__ = "reminder"
-    __table_args__ = (Index("ix_reminder_status_at", "status", "at"),)
+    __table_args__ = (
+        Index("ix_reminder_status_at", "status", "at"),
+        Index("ix_reminder_last_outbox", "last_outbox_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     public_id: Mapped[str] = mapped_column(String(16), unique=True)
@@ -48,6 +51,7 @@ class ReminderFiringRow(Base):
     __tablename__ = "reminder_firing"
     __table_args__ = (
         UniqueConstraint("reminder_id", "occurrence", name="uq_reminder_firing_occurrence"),
+        Index("ix_reminder_firing_outbox", "outbox_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -63,7 +67,10 @@ class AutoPostRow(Base):
     """One automatic agenda post (event reminder or digest) to one room, posted or missed once."""
 
     __tablename__ = "auto_post"
-    __table_args__ = (UniqueConstraint("kind", "subject", "room_id", name="uq_auto_post"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "subject", "room_id", name="uq_auto_post"),
+        Index("ix_auto_post_outbox", "outbox_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(32))

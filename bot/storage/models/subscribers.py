@@ -50,6 +50,7 @@ class SubscriptionOfferRow(Base):
     """The addresses proposed to a member in their DM, waiting for a yes, a number or a 👍."""
 
     __tablename__ = "subscription_offer"
+    __table_args__ = (Index("ix_subscription_offer_outbox", "outbox_id"),)
 
     user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     room_id: Mapped[str] = mapped_column(String(255))
