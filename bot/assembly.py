@@ -156,10 +156,11 @@ def _sync_loop(
     open with the bot to its ``m.direct``; members whose clients withhold their keys are not
     asked to resend what the bot cannot read."""
     invites = InvitePolicy(frozenset(config.organisers), tuple(config.allowed_invite_servers))
+    grace = timedelta(seconds=config.matrix.command_grace_seconds)
     return SyncLoop(
         gateway, clock, tokens=SyncTokens(db), inbox=dispatcher, upgrades=rooms, invites=invites,
-        directs=direct_map,
-        command_grace=timedelta(seconds=config.matrix.command_grace_seconds),
+        directs=direct_map, command_grace=grace,
+        replay_window=config.retention.claims_window(grace),
         sync_timeout_ms=config.matrix.sync_timeout_ms, withholding=withheld.withholds,
     )  # fmt: skip
 

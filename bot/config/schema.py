@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo
@@ -252,6 +253,11 @@ class RetentionConfig(Section):
     history_days: float = Field(default=90.0, gt=0)
     feed_changes_days: float = Field(default=365.0, gt=0)
     batch_rows: int = Field(default=500, ge=1, le=10_000)
+
+    def claims_window(self, command_grace: timedelta) -> timedelta:
+        """How old an event may be and still be acted upon while the bot runs, so how long
+        its claim must guard against a replay: the claims' retention, never below the grace."""
+        return max(timedelta(hours=self.handled_events_hours), command_grace)
 
 
 class Config(Section):

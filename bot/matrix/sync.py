@@ -109,6 +109,7 @@ class SyncLoop:
         upgrades: Upgrades,
         invites: InvitePolicy,
         command_grace: timedelta,
+        replay_window: timedelta | None = None,
         sync_timeout_ms: int = 30_000,
         withholding: Callable[[str], bool] = lambda user_id: False,
         directs: Directs | None = None,
@@ -122,6 +123,7 @@ class SyncLoop:
         self.invites = invites
         self.directs = directs
         self.oldest_accepted = clock.now() - command_grace
+        self.replay_window = replay_window
         self.sync_timeout_ms = sync_timeout_ms
         self.withholding = withholding
         self.synced = asyncio.Event()
@@ -228,10 +230,15 @@ class SyncLoop:
     # --- incoming events -----------------------------------------------------------------------
 
     def _fresh(self, event: Any) -> bool:
-        """Only others' events sent after the bot's start, minus the grace, are acted upon."""
+        """Only others' events sent after the bot's start, minus the grace, are acted upon;
+        and none older than the replay window (a room joined again shows old commands), whose
+        claims the housekeeping may have pruned."""
         if event.sender == self.user_id:
             return False
-        return utc_from_ms(event.server_timestamp) >= self.oldest_accepted
+        sent = utc_from_ms(event.server_timestamp)
+        window = self.replay_window
+        recent = window is None or sent >= self.clock.now() - window
+        return sent >= self.oldest_accepted and recent
 
     async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
         if self._fresh(event) and may_command(event.source or {}):

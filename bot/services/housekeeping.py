@@ -18,7 +18,8 @@ from bot.supervise import pause
 log = logging.getLogger(__name__)
 
 SKEW = timedelta(minutes=10)
-"""Room for the homeserver's clock being ahead of ours when judging a command's age."""
+"""Claims outlive the window in which the sync acts on an event by this much: the homeserver's
+clock (the event's time) may be ahead of ours (the claim's time)."""
 
 
 class Housekeeping:
@@ -68,7 +69,7 @@ class Housekeeping:
     async def cutoffs(self) -> Cutoffs:
         """The moments before which each kind of row may go, from the settings."""
         now, s = self.clock.now(), self.settings
-        claims = max(timedelta(hours=s.handled_events_hours), self.command_grace + SKEW)
+        claims = s.claims_window(self.command_grace) + SKEW
         async with self.db.session() as session:
             checked = await retention.agenda_checked(session)
         return Cutoffs(
