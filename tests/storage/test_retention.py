@@ -84,16 +84,13 @@ async def test_sent_and_failed_messages_go_after_their_windows_pending_ones_neve
     retried = await message(db, at=ancient)
     async with db.session() as session:
         await outbox.postpone(session, retried, not_before=NOW, error="M_LIMIT_EXCEEDED")
-    old_sent = await message(db, at=NOW - timedelta(hours=49), status="sent")
+    await message(db, at=NOW - timedelta(hours=49), status="sent")
     new_sent = await message(db, at=NOW - timedelta(hours=47), status="sent")
-    old_failed = await message(db, at=NOW - timedelta(days=31), status="failed")
+    await message(db, at=NOW - timedelta(days=31), status="failed")
     new_failed = await message(db, at=NOW - timedelta(days=29), status="failed")
     pruned = await keeper(db).run_once()
     assert pruned == {"outbox": 2}
     assert await ids(db, OutboxRow.id) == {pending, retried, new_sent, new_failed}
-    assert old_sent not in await ids(db, OutboxRow.id) and old_failed not in await ids(
-        db, OutboxRow.id
-    )
 
 
 async def test_a_message_something_points_at_stays_until_that_goes(db: Database) -> None:
