@@ -48,11 +48,14 @@ def log_started(app: App) -> None:
 def running_parts(app: App) -> list[str]:
     """What of ``app`` runs now, in the words of the stop line."""
     watching = app.feeds.watchers if app.feeds else []
+    loops = app.parts
     parts = [
         ("sync", app.gateway),
         ("sender", app.sender),
         (_count(len(watching), "feed watcher"), watching or None),
         ("reminder scheduler", app.scheduler),
+        ("newsletter fan-out", loops.fanout if loops else None),
+        ("housekeeping", loops.housekeeping if loops else None),
         ("web server", app.web),
     ]
     return [name for name, part in parts if part is not None]

@@ -73,7 +73,7 @@ async def test_a_run_is_framed_by_a_start_and_a_stop_line(
     stopped = _line(process, " stopped in ")
     expected = (
         r"ssphub-bot 0\.1\.0 stopped in \d+\.\d s: sync, sender, reminder scheduler, "
-        r"web server; nothing left queued in the outbox$"
+        r"newsletter fan-out, housekeeping, web server; nothing left queued in the outbox$"
     )
     assert re.search(expected, stopped), stopped
     gone = await asyncio.to_thread(healthcheck, process.config_path)
