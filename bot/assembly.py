@@ -87,11 +87,12 @@ def assemble(config: Config, client: Client, clock: Clock, db: Database, metrics
     direct_map = DirectMap(client)
     check = DmCheck(client, direct_map, rooms)
     sender = Sender(
-        db, gateway, clock, pace_seconds=config.sending.pace_seconds, metrics=metrics,
+        db, gateway, clock, pace_seconds=config.sending.pace_seconds,
+        room_burst=config.sending.room_burst, burst=config.sending.burst, metrics=metrics,
         max_backoff_seconds=config.sending.max_backoff_seconds,
         bulk_pace_seconds=config.subscriptions.dm_pace_seconds, privacy=check,
     )  # fmt: skip
-    postbox = MatrixPostbox(clock, sender, rooms)
+    postbox = MatrixPostbox(clock, sender, rooms, device_id=client.device_id or "")
     http = guarded_session(AddressPolicy.allowing(config.fetch.allow_private))
     fetcher = FeedFetcher(http, user_agent=user_agent(__version__, config.contact), clock=clock)
     direct = DirectRooms(

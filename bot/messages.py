@@ -144,3 +144,22 @@ class FileDrop(Protocol):
         """Queue the file message in the caller's unit of work; its outbox id (``private_for``
         as for a ``Message``)."""
         ...
+
+
+_ANSWERING = "ssphub.answering"
+
+
+def answering(session: AsyncSession, event_id: str) -> None:
+    """Say that what is posted in this unit of work answers the member's event ``event_id``."""
+    session.info[_ANSWERING] = [event_id, 0]
+
+
+def next_answer(session: AsyncSession) -> tuple[str, int] | None:
+    """The event this unit of work answers and how many answers it posted before this one
+    (counting this one); None when it answers no member's event."""
+    answered = session.info.get(_ANSWERING)
+    if answered is None:
+        return None
+    event_id, index = answered
+    answered[1] = index + 1
+    return str(event_id), int(index)

@@ -25,7 +25,14 @@ from bot.commands.declare import Command, ReactionHandler, ReplyHandler, Role, R
 from bot.commands.invocation import MAX_ARGUMENT_CHARS, parse_invocation, shorten, shortened
 from bot.errors import PermissionDenied, UsageError, UserError
 from bot.i18n import Catalogue, catalogue
-from bot.messages import IncomingMessage, IncomingReaction, Mentions, Message, ReplyTo
+from bot.messages import (
+    IncomingMessage,
+    IncomingReaction,
+    Mentions,
+    Message,
+    ReplyTo,
+    answering,
+)
 from bot.metrics import NO_COMMAND, Metrics
 from bot.services.ratelimit import RateLimiter
 from bot.services.registry import Services
@@ -131,6 +138,7 @@ class Dispatcher:
         t = catalogue(self.default_language)
         answer = _reply(Source.of(message), t("crypto.undecryptable"))
         async with self.services.db.session() as session:
+            answering(session, message.event_id)
             await self.services.postbox.post(session, answer, dedupe_key=f"utd:{message.event_id}")
 
     async def _direct_reply(self, message: IncomingMessage) -> None:
@@ -242,6 +250,7 @@ class Dispatcher:
         services = self.services
         now = services.clock.now()
         async with services.db.session() as session:
+            answering(session, source.event_id)
             if not await work(session, now):
                 return False
             if not await state.claim_event(session, source.event_id, source.room_id, now):
@@ -252,6 +261,7 @@ class Dispatcher:
         """Send an answer that is not part of a handler's own work, once per event."""
         now = self.services.clock.now()
         async with self.services.db.session() as session:
+            answering(session, source.event_id)
             if await state.claim_event(session, source.event_id, source.room_id, now):
                 await self.services.postbox.post(session, _reply(source, text))
 

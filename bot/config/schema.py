@@ -178,9 +178,12 @@ class CommandsConfig(Section):
 
 
 class SendingConfig(Section):
-    """Pacing and retries of outgoing messages."""
+    """Pacing and retries of outgoing messages: token buckets per room (``room_burst``) and
+    overall (``burst``), refilled at one message per ``pace_seconds`` (0: unpaced)."""
 
     pace_seconds: float = Field(default=1.0, ge=0)
+    room_burst: int = Field(default=5, ge=1)
+    burst: int = Field(default=10, ge=1)
     max_backoff_seconds: float = Field(default=300.0, gt=0)
 
 

@@ -34,6 +34,7 @@ class Seen:
     body: str
     content: dict[str, Any]
     decrypted: bool
+    server_ts: int = 0  # origin_server_ts: when the homeserver received it, in milliseconds
 
     @property
     def in_reply_to(self) -> str | None:
@@ -82,6 +83,7 @@ class Member:
                 getattr(event, "body", ""),
                 content,
                 decrypted,
+                int(getattr(event, "server_timestamp", 0) or 0),
             )
         )
         self._new.set()

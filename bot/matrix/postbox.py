@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session as SyncSession
 from bot.clock import Clock
 from bot.matrix.render import render
 from bot.matrix.sender import Sender
-from bot.messages import Message
+from bot.messages import Message, next_answer
 from bot.storage import outbox
 from bot.storage.outbox import OutboxEntry
 
@@ -30,12 +30,18 @@ class Redirects(Protocol):
 
 class MatrixPostbox:
     """Queues messages in the caller's unit of work; the sender is woken once it commits (no
-    sender: the rows wait for the next start, as in tests that read the outbox)."""
+    sender: the rows wait for the next start, as in tests that read the outbox).
 
-    def __init__(self, clock: Clock, sender: Sender | None, redirects: Redirects) -> None:
+    An answer to a member's event gets a transaction id derived from that event and the bot's
+    ``device_id``: handled again after a crash, the event gets the same answer, once."""
+
+    def __init__(
+        self, clock: Clock, sender: Sender | None, redirects: Redirects, device_id: str = ""
+    ) -> None:
         self.clock = clock
         self.sender = sender
         self.redirects = redirects
+        self.device_id = device_id
 
     async def post(
         self,
@@ -75,6 +81,7 @@ class MatrixPostbox:
             dedupe_key=dedupe_key,
             bulk=bulk,
             private_for=private_for,
+            txn_id=self._answer_txn_id(session),
         )
         if entry.created:
             self._submit_after_commit(session, entry)
@@ -100,6 +107,13 @@ class MatrixPostbox:
         for entry in written:
             self._submit_after_commit(session, entry)
         return {str(entry.dedupe_key): entry.id for entry in written}
+
+    def _answer_txn_id(self, session: AsyncSession) -> str | None:
+        """A transaction id derived from the event this unit of work answers, if any."""
+        answered = next_answer(session)
+        if answered is None:
+            return None
+        return outbox.answer_txn_id(self.device_id, *answered)
 
     def _submit_after_commit(self, session: AsyncSession, entry: OutboxEntry) -> None:
         """Hand the new rows to the sender once, and only if, the unit of work commits."""

@@ -1,12 +1,12 @@
 """The outbox sender: PUTs each pending row with its own transaction id, marks it after the answer.
 
-Rooms are served in order, one row at a time per room, paced; rooms do not wait for each other.
-Bulk rows (one newsletter to many DMs) also share a global pace, whatever their rooms.
-A private row (one carrying a member's data) goes only to that member's true DM, judged right
-before its PUT: it waits while the member has not joined yet, and is refused (its content
-dropped) anywhere else. This one check guards every private message, whoever queued it.
-A crash between the PUT and the mark leaves the row pending: the next run PUTs the same
-transaction id again and the homeserver answers with the event it already has.
+Rooms are served in order, one row at a time, answers to members first; rooms do not wait for
+each other. Token buckets pace the sends, per room and overall (``bot.matrix.pacing``): an
+answer is never delayed while there is budget. Bulk rows (one newsletter to many DMs) also
+share a global pace. A private row (a member's data) goes only to that member's true DM, judged
+right before its PUT: it waits while the member has not joined yet, and is refused (its content
+dropped) anywhere else. A crash between the PUT and the mark leaves the row pending: the next
+run PUTs the same transaction id again and the homeserver answers with the event it has.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from bot.errors import (
     RateLimited,
     TransientDeliveryError,
 )
+from bot.matrix.pacing import Pacer
 from bot.matrix.privacy import Verdict
 from bot.metrics import Metrics
 from bot.storage import outbox
@@ -59,7 +60,8 @@ class Privacy(Protocol):
 
 
 class Sender:
-    """Drains the outbox: exactly one event per row, in order per room, paced per room."""
+    """Drains the outbox: exactly one event per row, in order per room, paced per room and
+    overall (``pace_seconds`` per message once a burst is spent; 0: unpaced)."""
 
     def __init__(
         self,
@@ -68,6 +70,8 @@ class Sender:
         clock: Clock,
         *,
         pace_seconds: float = 1.0,
+        room_burst: int = 5,
+        burst: int = 10,
         max_backoff_seconds: float = 300.0,
         concurrency: int = 4,
         rng: random.Random | None = None,
@@ -81,17 +85,17 @@ class Sender:
         self.metrics = metrics or Metrics()
         self.transport = transport
         self.clock = clock
-        self.pace = pace_seconds
+        self.pacer = Pacer(pace_seconds, room_burst=room_burst, burst=burst)
         self.bulk_pace = bulk_pace_seconds
         self._last_bulk: float | None = None
         self.max_bulk_attempts = max_bulk_attempts
         self.max_backoff = max_backoff_seconds
         self.rng = rng or random.Random()
         self._slots = asyncio.Semaphore(concurrency)
-        self._last_send: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._submitted: list[OutboxEntry] = []
-        self._busy_rooms: set[str] | None = None  # rooms with pending rows at the last flush
+        # Rooms with pending rows at the last flush: whether an answer was among them.
+        self._busy_rooms: dict[str, bool] | None = None
         self.sent_count = 0
 
     def wake(self) -> None:
@@ -112,21 +116,27 @@ class Sender:
                 break
 
     async def send_submitted(self) -> None:
-        """Send each submitted row at once when it is surely its room's oldest pending row.
-
-        That is when its room had nothing pending at the last flush and no earlier submitted
-        row of the same room is in this batch; every other row waits for ``flush()``, which
-        reads the outbox (the truth) and always runs right after.
-        """
+        """Send each submitted row at once when it is surely the next row of its room: its
+        room had nothing pending at the last flush and no earlier row of it is in this batch
+        (for an answer: no answer). The others wait for ``flush()``, which reads the outbox
+        (the truth) and always runs right after."""
         submitted, self._submitted = self._submitted, []
-        if self._busy_rooms is None:
+        busy = self._busy_rooms
+        if busy is None:
             return  # nothing is known before the first flush
         seen: set[str] = set()
+        seen_answers: set[str] = set()
         direct = []
         for entry in submitted:
-            idle = entry.room_id not in self._busy_rooms and entry.room_id not in seen
-            seen.add(entry.room_id)
-            if idle and not entry.bulk and self._wait_for(entry) <= 0:
+            room = entry.room_id
+            if entry.answer:
+                first = not busy.get(room, False) and room not in seen_answers
+                seen_answers.add(room)
+            else:
+                first = room not in busy and room not in seen
+            seen.add(room)
+            if first and not entry.bulk and self._wait_for(entry) <= 0:
+                self._spend(entry)
                 direct.append(entry)
         await asyncio.gather(*(self._deliver(entry) for entry in direct))
 
@@ -135,24 +145,30 @@ class Sender:
         began = self.clock.monotonic()
         async with self.db.session() as session:
             heads = await outbox.room_heads(session)
-        self._busy_rooms = {entry.room_id for entry in heads}
-        due = [entry for entry in heads if self._wait_for(entry) <= 0]
-        due = self._within_bulk_pace(due, began)
+        self._busy_rooms = {entry.room_id: entry.answer for entry in heads}
+        due = self._pick(heads, began)
         await asyncio.gather(*(self._deliver(entry) for entry in due))
         return self._next_delay(heads, due)
 
-    def _within_bulk_pace(self, due: list[OutboxEntry], began: float) -> list[OutboxEntry]:
-        """Every due row, but at most one bulk row per bulk pace (all of them when unpaced).
+    def _pick(self, heads: list[OutboxEntry], began: float) -> list[OutboxEntry]:
+        """The heads that may go now, answers first, spending their tokens as they are picked.
 
-        The pace counts from the start of the pass that sends the row, so reading the outbox
-        (every DM's head row during a fan-out) is part of the pace, not added to it."""
-        bulk = [entry for entry in due if entry.bulk]
-        if not bulk:
-            return due
-        if self.bulk_pace > 0:
-            bulk = bulk[:1]
-        self._last_bulk = began
-        return [entry for entry in due if not entry.bulk] + bulk
+        Bulk rows go at most one per bulk pace (all of them when unpaced); the pace counts from
+        the start of the pass that sends the row, so reading the outbox (every DM's head row
+        during a fan-out) is part of the pace, not added to it."""
+        picked = []
+        for entry in sorted(heads, key=lambda entry: (not entry.answer, entry.id)):
+            if self._wait_for(entry) > 0:
+                continue
+            if entry.bulk:
+                self._last_bulk = began
+            self._spend(entry)
+            picked.append(entry)
+        return picked
+
+    def _spend(self, entry: OutboxEntry) -> None:
+        """The row goes now: a token from its room's bucket and from the overall one."""
+        self.pacer.take(entry.room_id, self.clock.monotonic())
 
     def _next_delay(self, heads: list[OutboxEntry], sent: list[OutboxEntry]) -> float:
         """How long until the next flush may find something to send."""
@@ -172,8 +188,8 @@ class Sender:
         backoff = 0.0
         if entry.not_before is not None:
             backoff = (entry.not_before - self.clock.now()).total_seconds()
-        last = self._last_send.get(entry.room_id)
-        pacing = 0.0 if last is None else self.pace - (self.clock.monotonic() - last)
+        now = self.clock.monotonic()
+        pacing = self.pacer.wait(entry.room_id, now, answer=entry.answer)
         bulk = self._bulk_wait() if entry.bulk else 0.0
         return max(backoff, pacing, bulk, 0.0)
 
@@ -185,7 +201,6 @@ class Sender:
 
     async def _deliver(self, entry: OutboxEntry) -> None:
         async with self._slots:
-            self._last_send[entry.room_id] = self.clock.monotonic()
             try:
                 if not await self._cleared(entry):
                     return

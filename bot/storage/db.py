@@ -36,9 +36,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def insert_or_ignore(
-    session: AsyncSession, model: Any, conflict_columns: list[str]
+    session: AsyncSession, model: Any, conflict_columns: list[str] | None
 ) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT that silently skips rows clashing on ``conflict_columns`` (one round trip)."""
+    """An INSERT that silently skips rows clashing on ``conflict_columns`` (on any unique
+    column when None), in one round trip."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(model).on_conflict_do_nothing(index_elements=conflict_columns)

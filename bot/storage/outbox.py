@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.db import insert_or_ignore
@@ -17,6 +19,9 @@ from bot.storage.models import OutboxRow
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 SCRUBBED: dict[str, Any] = {}  # what a private row's content becomes once it is settled
 HELD = "waiting for the member to join the DM"  # a private row's note while its member is invited
+# An answer to a member's event has a transaction id derived from that event: the prefix tells
+# the sender it is an answer (served before its room's other rows).
+ANSWER_PREFIX = "ssphub-re-"
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,11 @@ class OutboxEntry:
     created: bool = False  # written by this very enqueue (not found through its dedupe key)
     bulk: bool = False  # paced globally too (newsletters by DM), not only per room
     private_for: str | None = None  # the member whose true DM alone may receive it
+
+    @property
+    def answer(self) -> bool:
+        """Whether the row answers a member's event (it goes before its room's other rows)."""
+        return self.txn_id.startswith(ANSWER_PREFIX)
 
 
 def _entry(row: OutboxRow, *, created: bool = False) -> OutboxEntry:
@@ -63,6 +73,13 @@ def new_txn_id() -> str:
     return "ssphub-" + secrets.token_urlsafe(18)
 
 
+def answer_txn_id(device_id: str, event_id: str, index: int) -> str:
+    """The transaction id of the ``index``-th answer to ``event_id`` from this device: the same
+    whenever the event is handled again, so the homeserver keeps a single answer."""
+    digest = hashlib.sha256(f"{device_id}\n{event_id}\n{index}".encode()).digest()
+    return ANSWER_PREFIX + base64.urlsafe_b64encode(digest[:18]).decode()
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -73,9 +90,12 @@ async def enqueue(
     dedupe_key: str | None = None,
     bulk: bool = False,
     private_for: str | None = None,
+    txn_id: str | None = None,
 ) -> OutboxEntry:
-    """Write a pending row; with a ``dedupe_key`` already used, return that row unchanged."""
-    txn_id = new_txn_id()
+    """Write a pending row; with a ``dedupe_key`` or a chosen ``txn_id`` already used, return
+    that row unchanged."""
+    chosen = txn_id is not None
+    txn_id = txn_id or new_txn_id()
     values = {
         "private_for": private_for,
         "txn_id": txn_id,
@@ -90,12 +110,15 @@ async def enqueue(
     }
     statement = (
         insert(OutboxRow)
-        if dedupe_key is None
-        else insert_or_ignore(session, OutboxRow, ["dedupe_key"])
+        if dedupe_key is None and not chosen
+        else insert_or_ignore(session, OutboxRow, None)
     )
     row_id = await session.scalar(statement.values(**values).returning(OutboxRow.id))
-    if row_id is None:  # the key was used before: that row is the answer
-        existing = await session.scalar(select(OutboxRow).where(OutboxRow.dedupe_key == dedupe_key))
+    if row_id is None:  # the key or the transaction id was used before: that row is the answer
+        same = OutboxRow.txn_id == txn_id
+        if dedupe_key is not None:
+            same = or_(same, OutboxRow.dedupe_key == dedupe_key)
+        existing = await session.scalar(select(OutboxRow).where(same))
         assert existing is not None
         return _entry(existing)
     return OutboxEntry(
@@ -167,14 +190,23 @@ async def _insert_batch(
 
 
 async def room_heads(session: AsyncSession) -> list[OutboxEntry]:
-    """The oldest pending row of each room: rooms are served in order, one row at a time."""
-    heads = (
+    """The next row of each room: its oldest pending answer to a member, else its oldest pending
+    row. Rooms are served in order, one row at a time, answers before the rest."""
+    pending = OutboxRow.status == PENDING
+    oldest = select(func.min(OutboxRow.id)).where(pending).group_by(OutboxRow.room_id)
+    answers = (
         select(func.min(OutboxRow.id))
-        .where(OutboxRow.status == PENDING)
+        .where(pending, OutboxRow.txn_id.startswith(ANSWER_PREFIX))
         .group_by(OutboxRow.room_id)
     )
-    rows = await session.scalars(select(OutboxRow).where(OutboxRow.id.in_(heads)))
-    return sorted((_entry(row) for row in rows), key=lambda entry: entry.id)
+    rows = await session.scalars(
+        select(OutboxRow).where(or_(OutboxRow.id.in_(oldest), OutboxRow.id.in_(answers)))
+    )
+    heads: dict[str, OutboxEntry] = {}
+    for entry in sorted((_entry(row) for row in rows), key=lambda entry: entry.id):
+        if entry.room_id not in heads or (entry.answer and not heads[entry.room_id].answer):
+            heads[entry.room_id] = entry
+    return sorted(heads.values(), key=lambda entry: entry.id)
 
 
 async def mark_sent(session: AsyncSession, entry_id: int, event_id: str, now: datetime) -> None:

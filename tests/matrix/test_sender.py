@@ -52,6 +52,7 @@ def make_sender(
     clock: FakeClock,
     *,
     pace_seconds: float = 0.0,
+    room_burst: int = 5,
     max_backoff_seconds: float = 300.0,
 ) -> Sender:
     """A sender with a seeded jitter, unpaced unless the test says otherwise."""
@@ -60,6 +61,7 @@ def make_sender(
         transport,
         clock,
         pace_seconds=pace_seconds,
+        room_burst=room_burst,
         max_backoff_seconds=max_backoff_seconds,
         rng=random.Random(7),
     )
@@ -184,11 +186,12 @@ async def test_permanent_error_fails_the_row_and_the_room_moves_on(
 async def test_pace_spaces_the_rows_of_one_room_but_not_of_two_rooms(
     db: Database, fake_clock: FakeClock, homeserver: RecordingTransport
 ) -> None:
-    """With a 1 s pace a room gets one message per second, while another room goes at once."""
+    """With a 1 s pace and a room burst of 1 a room gets one message per second, while another
+    room goes at once."""
     await post(db, fake_clock, HUB, "hub 1")
     await post(db, fake_clock, HUB, "hub 2")
     await post(db, fake_clock, OTHER, "other 1")
-    sender = make_sender(db, homeserver, fake_clock, pace_seconds=1.0)
+    sender = make_sender(db, homeserver, fake_clock, pace_seconds=1.0, room_burst=1)
 
     await sender.flush()
     assert sorted(put.content["body"] for put in homeserver.puts) == ["hub 1", "other 1"]
