@@ -102,6 +102,16 @@ class Postbox(Protocol):
         """Queue many messages with their dedupe keys at once; outbox ids of those written."""
         ...
 
+    async def answer(self, session: AsyncSession, message: Message) -> None:
+        """Queue an answer to the event this unit of work handles (``answering``); it is
+        written once the handler is done, by ``release_answers``."""
+        ...
+
+    async def release_answers(self, session: AsyncSession, *, early: bool) -> None:
+        """Write the answers ``answer`` queued; with ``early`` (the unit of work wrote
+        nothing else) they are sent at once, before the unit commits."""
+        ...
+
 
 @dataclass(frozen=True)
 class IncomingReaction:

@@ -74,7 +74,7 @@ class CommandContext:
     async def reply_text(self, text: str, html: str | None = None) -> None:
         """Answer with ready text (and optional HTML, sanitised when rendered)."""
         answer = reply_to(self.message, text, html)
-        await self.services.postbox.post(self.session, answer)
+        await self.services.postbox.answer(self.session, answer)
 
 
 @dataclass

@@ -37,6 +37,7 @@ from bot.metrics import NO_COMMAND, Metrics
 from bot.services.ratelimit import RateLimiter
 from bot.services.registry import Services
 from bot.storage import state
+from bot.storage.db import watch_writes, wrote
 
 log = logging.getLogger(__name__)
 OK, IGNORED, ALREADY = "ok", "ignored", "already"
@@ -246,13 +247,19 @@ class Dispatcher:
             return "internal_error"
 
     async def _unit(self, source: Source, work: Work) -> bool:
-        """Whether ``work`` acted; if it did, its writes and the claim commit together."""
+        """Whether ``work`` acted; if it did, its writes and the claim commit together.
+
+        When it wrote nothing but its answers, they go before the claim and the commit: their
+        transaction ids come from the event, so a crash before the commit replays the event
+        and the homeserver keeps the answers it already has."""
         services = self.services
         now = services.clock.now()
         async with services.db.session() as session:
             answering(session, source.event_id)
+            watch_writes(session)
             if not await work(session, now):
                 return False
+            await services.postbox.release_answers(session, early=not wrote(session))
             if not await state.claim_event(session, source.event_id, source.room_id, now):
                 raise AlreadyHandled(source.event_id)
         return True

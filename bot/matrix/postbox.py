@@ -5,21 +5,24 @@ The sender (``bot.matrix.sender``) is where every message leaves; nothing else s
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session as SyncSession
+from sqlalchemy.orm import SessionTransaction
 
 from bot.clock import Clock
 from bot.matrix.render import render
-from bot.matrix.sender import Sender
+from bot.matrix.sender import Draft, Sender
 from bot.messages import Message, next_answer
 from bot.storage import outbox
 from bot.storage.outbox import OutboxEntry
 
 _COMMITTED = "ssphub.outbox.committed"
+_ANSWERS = "ssphub.outbox.answers"
 
 
 class Redirects(Protocol):
@@ -108,6 +111,42 @@ class MatrixPostbox:
             self._submit_after_commit(session, entry)
         return {str(entry.dedupe_key): entry.id for entry in written}
 
+    async def answer(self, session: AsyncSession, message: Message) -> None:
+        """Hold an answer until the handler is done (``release_answers``); a private one, or
+        one outside a unit answering an event, is queued at once like any message."""
+        if message.private_for is not None or self.sender is None:
+            await self.post(session, message)
+            return
+        answered = next_answer(session)
+        if answered is None:
+            await self.post(session, message)
+            return
+        event_type, content = render(message)
+        room_id = await self.redirects.follow(session, message.room_id)
+        txn_id = outbox.answer_txn_id(self.device_id, *answered)
+        session.info.setdefault(_ANSWERS, []).append(Draft(room_id, event_type, content, txn_id))
+
+    async def release_answers(self, session: AsyncSession, *, early: bool) -> None:
+        """Write the held answers; with ``early``, and when the sender may send them now, they
+        are PUT first, the rows written and committed meanwhile, and marked sent after both."""
+        drafts: list[Draft] = session.info.pop(_ANSWERS, [])
+        if not drafts:
+            return
+        launched = self.sender.send_early(drafts) if early and self.sender else None
+        entries = [await self._write(session, draft) for draft in drafts]
+        if launched is None:
+            for entry in entries:
+                if entry.created:
+                    self._submit_after_commit(session, entry)
+            return
+        _settle_after_commit(session, launched, entries)
+
+    async def _write(self, session: AsyncSession, draft: Draft) -> OutboxEntry:
+        return await outbox.enqueue(
+            session, room_id=draft.room_id, event_type=draft.event_type,
+            content=draft.content, now=self.clock.now(), txn_id=draft.txn_id,
+        )  # fmt: skip
+
     def _answer_txn_id(self, session: AsyncSession) -> str | None:
         """A transaction id derived from the event this unit of work answers, if any."""
         answered = next_answer(session)
@@ -133,3 +172,22 @@ class MatrixPostbox:
 
         event.listen(session.sync_session, "after_commit", submit, once=True)
         event.listen(session.sync_session, "after_soft_rollback", forget, once=True)
+
+
+def _settle_after_commit(
+    session: AsyncSession,
+    rows: asyncio.Future[list[OutboxEntry] | None],
+    entries: list[OutboxEntry],
+) -> None:
+    """Tell the early send the rows once the unit of work committed, or None if it did not."""
+
+    def committed(_sync_session: SyncSession) -> None:
+        if not rows.done():
+            rows.set_result(entries)
+
+    def ended(_sync_session: SyncSession, transaction: SessionTransaction) -> None:
+        if not transaction.nested and not rows.done():
+            rows.set_result(None)  # rolled back, or closed without a commit
+
+    event.listen(session.sync_session, "after_commit", committed, once=True)
+    event.listen(session.sync_session, "after_transaction_end", ended)

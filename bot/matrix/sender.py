@@ -6,7 +6,8 @@ answer is never delayed while there is budget. Bulk rows (one newsletter to many
 share a global pace. A private row (a member's data) goes only to that member's true DM, judged
 right before its PUT: it waits while the member has not joined yet, and is refused (its content
 dropped) anywhere else. A crash between the PUT and the mark leaves the row pending: the next
-run PUTs the same transaction id again and the homeserver answers with the event it has.
+run PUTs the same transaction id again and the homeserver answers with the event it has. An
+answer whose unit of work wrote nothing else goes before its row is committed (``send_early``).
 """
 
 from __future__ import annotations
@@ -14,16 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
 from bot.clock import Clock
-from bot.errors import (
-    HomeserverUnreachable,
-    PermanentDeliveryError,
-    RateLimited,
-    TransientDeliveryError,
-)
+from bot.matrix.outcomes import Outcomes
 from bot.matrix.pacing import Pacer
 from bot.matrix.privacy import Verdict
 from bot.metrics import Metrics
@@ -37,10 +34,6 @@ log = logging.getLogger(__name__)
 # Synapse remembers transaction ids for 24 hours; past this age, look before resending.
 TXN_MEMORY = timedelta(hours=23)
 IDLE_POLL_SECONDS = 30.0
-# A private message waits this long at most for its member to join the DM, looking again
-# after 1, 2, 4... seconds, then every HOLD_CAP_SECONDS.
-HOLD_LIMIT = timedelta(hours=24)
-HOLD_CAP_SECONDS = 30.0
 
 
 class Transport(Protocol):
@@ -57,6 +50,16 @@ class Privacy(Protocol):
     """Whether a room is a member's true DM now (``bot.matrix.privacy.DmCheck``)."""
 
     async def verdict(self, room_id: str, user_id: str) -> Verdict: ...
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An answer whose row is not written yet, with the transaction id derived from its event."""
+
+    room_id: str
+    event_type: str
+    content: dict[str, Any]
+    txn_id: str
 
 
 class Sender:
@@ -88,15 +91,22 @@ class Sender:
         self.pacer = Pacer(pace_seconds, room_burst=room_burst, burst=burst)
         self.bulk_pace = bulk_pace_seconds
         self._last_bulk: float | None = None
-        self.max_bulk_attempts = max_bulk_attempts
-        self.max_backoff = max_backoff_seconds
-        self.rng = rng or random.Random()
+        self.outcomes = Outcomes(
+            db, clock, self.metrics, rng=rng or random.Random(),
+            max_backoff_seconds=max_backoff_seconds, max_bulk_attempts=max_bulk_attempts,
+        )  # fmt: skip
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._submitted: list[OutboxEntry] = []
         # Rooms with pending rows at the last flush: whether an answer was among them.
         self._busy_rooms: dict[str, bool] | None = None
-        self.sent_count = 0
+        self._in_flight: set[str] = set()  # answers sent early, not marked yet (txn ids)
+        self._early: set[asyncio.Task[None]] = set()
+
+    @property
+    def sent_count(self) -> int:
+        """Rows sent since the sender was made."""
+        return self.outcomes.sent_count
 
     def wake(self) -> None:
         """New rows were committed: look at the outbox now."""
@@ -114,6 +124,11 @@ class Sender:
             await self.send_submitted()
             if await pause(stop, await self.flush(), self._wake):
                 break
+        await self.settled()
+
+    async def settled(self) -> None:
+        """Wait for the answers sent early to be marked (or left pending)."""
+        await asyncio.gather(*self._early, return_exceptions=True)
 
     async def send_submitted(self) -> None:
         """Send each submitted row at once when it is surely the next row of its room: its
@@ -140,6 +155,59 @@ class Sender:
                 direct.append(entry)
         await asyncio.gather(*(self._deliver(entry) for entry in direct))
 
+    def send_early(self, drafts: list[Draft]) -> asyncio.Future[list[OutboxEntry] | None] | None:
+        """PUT answers now, before their rows are committed, if each may go (no answer pending
+        in its room, a token in the buckets): the future the caller resolves with the rows once
+        committed (None: not committed); None when they take the usual path. Their transaction
+        ids come from the event: a crash before the commit replays it, with the same ids."""
+        busy = self._busy_rooms
+        now = self.clock.monotonic()
+        if busy is None or any(
+            busy.get(d.room_id, False) or self.pacer.wait(d.room_id, now, answer=True) > 0
+            for d in drafts
+        ):
+            return None
+        for draft in drafts:
+            self.pacer.take(draft.room_id, now)
+            self._in_flight.add(draft.txn_id)
+        rows: asyncio.Future[list[OutboxEntry] | None] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self._deliver_early(drafts, rows), name="early answers")
+        self._early.add(task)
+        task.add_done_callback(self._early.discard)
+        return rows
+
+    async def _deliver_early(
+        self, drafts: list[Draft], rows: asyncio.Future[list[OutboxEntry] | None]
+    ) -> None:
+        """Each answer PUT, then, once the rows are committed, marked sent (or its failure
+        recorded, the next ones left to ``flush`` in order); nothing recorded without a commit."""
+        try:
+            for draft in drafts:
+                outcome = await self._put_draft(draft)
+                entries = await rows
+                if entries is None:
+                    return
+                entry = next(entry for entry in entries if entry.txn_id == draft.txn_id)
+                if isinstance(outcome, Exception):
+                    await self.outcomes.failed(entry, outcome)
+                    return
+                await self.outcomes.sent(entry, outcome)
+        except Exception:
+            log.exception("early answers to %s: unexpected error", drafts[0].room_id)
+        finally:
+            self._in_flight.difference_update(draft.txn_id for draft in drafts)
+            self.wake()
+
+    async def _put_draft(self, draft: Draft) -> str | Exception:
+        """The event id of an answer PUT, or why it was not sent."""
+        async with self._slots:
+            try:
+                return await self.transport.send(
+                    draft.room_id, draft.event_type, draft.content, draft.txn_id
+                )
+            except Exception as exc:
+                return exc
+
     async def flush(self) -> float:
         """Send every room's due head row once; return how long until something is due."""
         began = self.clock.monotonic()
@@ -158,7 +226,7 @@ class Sender:
         during a fan-out) is part of the pace, not added to it."""
         picked = []
         for entry in sorted(heads, key=lambda entry: (not entry.answer, entry.id)):
-            if self._wait_for(entry) > 0:
+            if entry.txn_id in self._in_flight or self._wait_for(entry) > 0:
                 continue
             if entry.bulk:
                 self._last_bulk = began
@@ -171,9 +239,11 @@ class Sender:
         self.pacer.take(entry.room_id, self.clock.monotonic())
 
     def _next_delay(self, heads: list[OutboxEntry], sent: list[OutboxEntry]) -> float:
-        """How long until the next flush may find something to send."""
+        """How long until the next flush may find something to send (an answer sent early
+        wakes the sender once it is marked)."""
         if any(not entry.bulk for entry in sent) or (sent and self.bulk_pace <= 0):
             return 0.0  # rooms that just sent may have more rows queued behind
+        heads = [entry for entry in heads if entry.txn_id not in self._in_flight]
         if not sent:
             return min((self._wait_for(entry) for entry in heads), default=IDLE_POLL_SECONDS)
         # Only paced bulk rows went: the next bulk slot, or a head that was not due yet. (A row
@@ -205,54 +275,20 @@ class Sender:
                 if not await self._cleared(entry):
                     return
                 event_id = await self._put(entry)
-            except RateLimited as exc:
-                self.metrics.send("rate_limited")
-                await self._postpone(entry, exc.retry_after, f"rate limited: {exc}")
-            except HomeserverUnreachable as exc:  # not the room's fault: no give-up counted
-                self.metrics.send("retried")
-                await self._postpone(entry, self._backoff(entry.attempts), str(exc))
-            except TransientDeliveryError as exc:
-                self.metrics.send("retried")
-                await self._retry(entry, str(exc))
-            except PermanentDeliveryError as exc:
-                self.metrics.send("failed")
-                await self._fail(entry, str(exc))
-            except Exception as exc:  # an unforeseen failure must not stop the sender
-                self.metrics.send("retried")
-                log.exception("outbox %d to %s: unexpected error", entry.id, entry.room_id)
-                await self._retry(entry, repr(exc))
+            except Exception as exc:
+                await self.outcomes.failed(entry, exc)
             else:
-                await self._mark_sent(entry, event_id)
-                self.metrics.send("sent")
+                await self.outcomes.sent(entry, event_id)
 
     async def _cleared(self, entry: OutboxEntry) -> bool:
         """Whether the row may go now: any row that is not private, or a private one whose
-        room is its member's true DM. Otherwise it is held (member still invited) or refused."""
+        room is its member's true DM (``Outcomes.judged`` holds or refuses the others)."""
         if entry.private_for is None:
             return True
-        verdict = Verdict.REFUSED
+        verdict = Verdict.REFUSED  # without a privacy check, every private row is refused
         if self.privacy is not None:
             verdict = await self.privacy.verdict(entry.room_id, entry.private_for)
-        if verdict is Verdict.READY:
-            return True
-        if verdict is Verdict.WAITING and self.clock.now() - entry.created_at < HOLD_LIMIT:
-            await self._hold(entry)
-            return False
-        self.metrics.send("refused")
-        await self._fail(entry, "private message refused: the room is not the member's DM")
-        return False
-
-    async def _hold(self, entry: OutboxEntry) -> None:
-        """Look again soon (1, 2, 4... seconds, then every ``HOLD_CAP_SECONDS``): the member
-        has not joined the DM yet. Said once in the log, not at every look."""
-        self.metrics.send("held")
-        seconds = min(HOLD_CAP_SECONDS, 2.0**entry.attempts)
-        not_before = self.clock.now() + timedelta(seconds=seconds)
-        async with self.db.session() as session:
-            await outbox.postpone(session, entry.id, not_before=not_before, error=outbox.HELD)
-        level = logging.INFO if entry.attempts == 0 else logging.DEBUG
-        log.log(level, "outbox %d to %s waits for its member to join the DM", entry.id,
-                entry.room_id)  # fmt: skip
+        return await self.outcomes.judged(entry, verdict)
 
     async def _put(self, entry: OutboxEntry) -> str:
         if self.clock.now() - entry.created_at > TXN_MEMORY:
@@ -263,39 +299,3 @@ class Sender:
         return await self.transport.send(
             entry.room_id, entry.event_type, entry.content, entry.txn_id
         )
-
-    async def _mark_sent(self, entry: OutboxEntry, event_id: str) -> None:
-        async with self.db.session() as session:
-            await outbox.mark_sent(session, entry.id, event_id, self.clock.now())
-        self.sent_count += 1
-        log.debug("outbox %d sent to %s as %s", entry.id, entry.room_id, event_id)
-
-    async def _retry(self, entry: OutboxEntry, error: str) -> None:
-        """Back off and retry; a bulk row (one of many DMs) gives up after a bounded number."""
-        if entry.bulk and entry.attempts + 1 >= self.max_bulk_attempts:
-            await self._fail(entry, f"gave up after {entry.attempts + 1} attempts: {error}")
-        else:
-            await self._postpone(entry, self._backoff(entry.attempts), error)
-
-    async def _postpone(self, entry: OutboxEntry, seconds: float, error: str) -> None:
-        not_before = self.clock.now() + timedelta(seconds=seconds)
-        async with self.db.session() as session:
-            await outbox.postpone(session, entry.id, not_before=not_before, error=error)
-        log.warning(
-            "outbox %d to %s postponed %.1fs (attempt %d): %s",
-            entry.id,
-            entry.room_id,
-            seconds,
-            entry.attempts + 1,
-            error,
-        )
-
-    async def _fail(self, entry: OutboxEntry, error: str) -> None:
-        async with self.db.session() as session:
-            await outbox.mark_failed(session, entry.id, error)
-        log.error("outbox %d to %s refused for good: %s", entry.id, entry.room_id, error)
-
-    def _backoff(self, attempts: int) -> float:
-        """Exponential backoff with full jitter, capped."""
-        ceiling = min(self.max_backoff, 2.0 ** min(attempts + 1, 30))
-        return self.rng.uniform(ceiling / 2, ceiling)

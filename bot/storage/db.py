@@ -15,9 +15,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session as SyncSession
 
 log = logging.getLogger(__name__)
 _ERASED = "ssphub.erased"
+_WROTE = "ssphub.wrote"
 INCREMENTAL = 2  # PRAGMA auto_vacuum's value for incremental
 
 
@@ -49,6 +52,28 @@ def erasing(session: AsyncSession) -> None:
     """Mark the unit of work as erasing someone's data: once it commits, nothing of the erased
     data may remain in the database's files (SQLite's write-ahead log is emptied)."""
     session.info[_ERASED] = True
+
+
+def watch_writes(session: AsyncSession) -> None:
+    """Note from now on whether the unit of work writes anything (``wrote``)."""
+    session.info[_WROTE] = False
+
+    def statement(state: ORMExecuteState) -> None:
+        if state.is_insert or state.is_update or state.is_delete:
+            state.session.info[_WROTE] = True
+
+    def flush(sync_session: SyncSession, _context: object, _instances: object) -> None:
+        sync_session.info[_WROTE] = True
+
+    event.listen(session.sync_session, "do_orm_execute", statement)
+    event.listen(session.sync_session, "before_flush", flush)
+
+
+def wrote(session: AsyncSession) -> bool:
+    """Whether the unit of work wrote (or holds objects to write) since ``watch_writes``; true
+    when it was not watched. Statements on the raw connection are not seen: use the session."""
+    pending = bool(session.new or session.dirty or session.deleted)
+    return pending or bool(session.info.get(_WROTE, True))
 
 
 def _engine_options(url: str) -> dict[str, Any]:
