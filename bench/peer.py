@@ -329,12 +329,14 @@ def report(f: Figures) -> None:
     ratios = ", ".join(f"{name} {percentile(f.times[name], 95) / floor95:.2f}"
                        for name in ("ssphub-bot", PEER))  # fmt: skip
     print(f"p95 over the floor: {ratios}")
-    report_bursts(f.bursts, labels)
+    report_bursts(f.bursts, labels, f.times["floor"])
     for name, body in f.first_answers.items():
         print(f"first answer of {name}: {body[:70]!r}")
 
 
-def report_bursts(times: dict[str, list[float]], labels: dict[str, str]) -> None:
+def report_bursts(
+    times: dict[str, list[float]], labels: dict[str, str], floor_times: list[float]
+) -> None:
     """The bursts: five members at one instant, milliseconds to the fifth answer."""
     if not any(times.values()):
         return
@@ -347,6 +349,10 @@ def report_bursts(times: dict[str, list[float]], labels: dict[str, str]) -> None
     ratios = ", ".join(f"{name} {percentile(times[name], 50) / floor:.2f}"
                        for name in ("ssphub-bot", PEER))  # fmt: skip
     print(f"burst p50 over the floor's burst: {ratios} (target <= 2.00)")
+    single = percentile(floor_times, 50)
+    ratios = ", ".join(f"{name} {percentile(times[name], 50) / single:.2f}"
+                       for name in ("ssphub-bot", PEER))  # fmt: skip
+    print(f"burst p50 over the floor's single round trip p50 ({single:.1f} ms): {ratios}")
 
 
 def main() -> None:
