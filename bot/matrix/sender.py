@@ -159,7 +159,8 @@ class Sender:
         """PUT answers now, before their rows are committed, if each may go (no answer pending
         in its room, a token in the buckets): the future the caller resolves with the rows once
         committed (None: not committed); None when they take the usual path. Their transaction
-        ids come from the event: a crash before the commit replays it, with the same ids."""
+        ids come from the event: a crash before the commit replays it, with the same ids.
+        (Answers to two events of a room handled at once may reach it in either order.)"""
         busy = self._busy_rooms
         now = self.clock.monotonic()
         if busy is None or any(
