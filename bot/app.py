@@ -27,6 +27,7 @@ from bot.scheduling import ReminderScheduler
 from bot.storage import feed_setup
 from bot.storage.db import Database
 from bot.storage.lock import acquire, instance_lock, watch
+from bot.storage.migrate import upgrade_if_behind
 from bot.supervise import TaskSet, halt, unless_set
 from bot.web import Probes, WebServer
 
@@ -106,9 +107,8 @@ class App:
         self._start_loop("instance-lock", partial(watch, self.lock, self.lock_lost), LOOP_GRACE)
 
     async def _migrate(self) -> None:
-        from bot.storage import migrate  # alembic: only now, before the process settles
-
-        await migrate.upgrade(self.config.database_url_or_default)
+        """One query when the schema is at head; Alembic is loaded only when it is not."""
+        await upgrade_if_behind(self.db)
         await self.db.use_incremental_vacuum()  # SQLite: once, so the file can shrink
 
     async def _seed_feeds(self) -> None:

@@ -121,3 +121,46 @@ async def test_subscribers_before_the_privacy_revision_get_their_address_status(
     finally:
         await db.dispose()
     assert statuses == {1: "tchap", 2: "tchap", 3: "unconfirmed", 4: "import", 5: None}
+
+
+def test_the_head_read_from_the_scripts_is_alembics() -> None:
+    """The start's check reads the same head from the scripts as Alembic does."""
+    assert migrate.head_revisions() == {head()}
+
+
+async def test_a_schema_at_head_is_left_alone(db: Database) -> None:
+    """On a database at head, the start runs no migration and the data stays."""
+    async with db.session() as session:
+        await state.set_value(session, "sync_token", "s1_100")
+    assert await migrate.upgrade_if_behind(db) is False
+    assert await migrate.current_revisions(db) == {head()}
+    async with db.session() as session:
+        assert await state.get_value(session, "sync_token") == "s1_100"
+
+
+async def test_a_new_database_is_migrated_to_head(tmp_path: Path) -> None:
+    """A database without any table gets the whole schema at start."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    try:
+        assert await migrate.current_revisions(db) == set()
+        assert await migrate.upgrade_if_behind(db) is True
+        tables, revision = await tables_and_revision(db)
+        assert tables >= TABLES and revision == head()
+    finally:
+        await db.dispose()
+
+
+async def test_a_schema_behind_is_upgraded_keeping_its_rows(tmp_path: Path) -> None:
+    """A database an older version left behind is brought to head at start, rows kept."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await migrate.upgrade(url, "0003")
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            await state.set_value(session, "sync_token", "s1_100")
+        assert await migrate.upgrade_if_behind(db) is True
+        assert await migrate.current_revisions(db) == {head()}
+        async with db.session() as session:
+            assert await state.get_value(session, "sync_token") == "s1_100"
+    finally:
+        await db.dispose()
