@@ -10,8 +10,6 @@ import hashlib
 import re
 from functools import reduce
 
-import base58
-
 PREFIX = b"\x8b\x01"
 KEY_BYTES = 32
 _ENCODED_CHARS = 48  # base58 of the 35 bytes above
@@ -30,6 +28,8 @@ def encode_recovery_key(key: bytes) -> str:
     """The recovery key for a 32-byte secret storage key, in groups of four characters."""
     if len(key) != KEY_BYTES:
         raise ValueError(f"a secret storage key has {KEY_BYTES} bytes")
+    import base58  # where first used: a new identity, or a recovery key given
+
     raw = PREFIX + key
     text = base58.b58encode(raw + bytes([_parity(raw)])).decode("ascii")
     return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
@@ -46,6 +46,8 @@ def decode_recovery_key(text: str) -> bytes:
     bare = "".join(text.split())
     if not bare or not _BASE58.fullmatch(bare):
         raise RecoveryKeyError("it contains characters that are not in a recovery key")
+    import base58
+
     raw = base58.b58decode(bare)
     if len(raw) != len(PREFIX) + KEY_BYTES + 1 or not raw.startswith(PREFIX):
         raise RecoveryKeyError("it has the wrong length or prefix for a recovery key")

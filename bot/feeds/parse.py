@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import feedparser
-
 from bot.errors import FeedParseError
 from bot.untrusted import clean_text
 
@@ -43,6 +41,8 @@ class ParsedFeed:
 
 def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse a fetched body; a malformed feed is kept when it still has usable entries."""
+    import feedparser  # where first used: not needed to start, nor to answer commands
+
     headers = {"content-location": url, "content-type": content_type or DEFAULT_CONTENT_TYPE}
     # A bare bytes value would be tried as a file name by feedparser: always hand it a stream.
     result = feedparser.parse(

@@ -7,9 +7,11 @@ import binascii
 from collections.abc import Mapping
 from typing import Any
 
-from canonicaljson import encode_canonical_json
-from Crypto.PublicKey import ECC
-from Crypto.Signature import eddsa
+from vodozemac import Ed25519PublicKey, Ed25519Signature
+
+# Signatures are checked with vodozemac, which the end-to-end encryption loads anyway;
+# pycryptodome's Ed25519 is imported where a key is first made or used to sign: a start on a
+# device already signed signs nothing.
 
 SEED_BYTES = 32
 UNSIGNED_FIELDS = ("signatures", "unsigned")
@@ -34,11 +36,15 @@ class SigningKey:
     def __init__(self, seed: bytes) -> None:
         if len(seed) != SEED_BYTES:
             raise ValueError(f"an Ed25519 seed has {SEED_BYTES} bytes")
+        from Crypto.Signature import eddsa
+
         self._private = eddsa.import_private_key(seed)
         self.public = b64encode(self._private.public_key().export_key(format="raw"))
 
     @classmethod
     def generate(cls) -> SigningKey:
+        from Crypto.PublicKey import ECC
+
         return cls(ECC.generate(curve="Ed25519").seed)
 
     @property
@@ -54,11 +60,15 @@ class SigningKey:
 
     def sign(self, payload: Mapping[str, Any]) -> str:
         """The signature of ``payload`` (its signatures and unsigned parts left out)."""
+        from Crypto.Signature import eddsa
+
         return b64encode(eddsa.new(self._private, "rfc8032").sign(signable(payload)))
 
 
 def signable(payload: Mapping[str, Any]) -> bytes:
     """The canonical JSON bytes a signature covers."""
+    from canonicaljson import encode_canonical_json
+
     body = {key: value for key, value in payload.items() if key not in UNSIGNED_FIELDS}
     return bytes(encode_canonical_json(body))
 
@@ -77,8 +87,8 @@ def signed_by(payload: Mapping[str, Any], user_id: str, public_key: str) -> bool
     if not isinstance(signature, str):
         return False
     try:
-        key = eddsa.import_public_key(b64decode(public_key))
-        eddsa.new(key, "rfc8032").verify(signable(payload), b64decode(signature))
+        key = Ed25519PublicKey.from_base64(public_key.rstrip("="))
+        key.verify_signature(signable(payload), Ed25519Signature.from_base64(signature.rstrip("=")))
     except ValueError:  # a malformed key or signature, or one that does not verify
         return False
     return True

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage.db import insert_or_ignore
 from bot.storage.models import OutboxRow, ReminderFiringRow, ReminderRow
 
 ONE_OFF, RECURRING = "one_off", "recurring"
@@ -150,12 +149,8 @@ async def listed(session: AsyncSession, limit: int = 50) -> list[Listed]:
 
 async def record_firing(session: AsyncSession, firing: Firing) -> bool:
     """Record that an occurrence was handled; False if it already was (one round trip)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(ReminderFiringRow).values(**vars(firing))
-    result = await session.execute(
-        statement.on_conflict_do_nothing(index_elements=["reminder_id", "occurrence"])
-    )
+    statement = insert_or_ignore(session, ReminderFiringRow, ["reminder_id", "occurrence"])
+    result = await session.execute(statement.values(**vars(firing)))
     return bool(getattr(result, "rowcount", 0) == 1)
 
 

@@ -24,7 +24,6 @@ from bot.services.subscriptions import texts
 from bot.services.subscriptions.addresses import candidates_for, domain_of, name_for
 from bot.services.subscriptions.confirm import AddressConfirmation, Outcome
 from bot.services.subscriptions.dm import Correspondent, DirectChats, Where, in_dm, reach
-from bot.services.subscriptions.grist import export_document
 from bot.services.subscriptions.replies import Reply, chosen_address
 from bot.storage import address_checks, outbox
 from bot.storage import subscriptions as store
@@ -287,6 +286,8 @@ class Subscriptions:
         has held no connection meanwhile."""
         async with self.db.session() as reading:
             subscribers = await store.active(reading)
+        from bot.services.subscriptions.grist import export_document  # CSV: on demand only
+
         document = export_document(subscribers, self.tz, now)
         try:
             uploaded = await self.files.upload(who.dm_room_id, document)
