@@ -20,6 +20,21 @@ new account, fresh data directory, first login with a password (a new device, it
 uploaded). Warm: the same data directory again (session, crypto store and sync token reused).
 "Cold" is the process, not the disk: the page cache is warm.
 
+The peer, matrix-reminder-bot 0.4.0 (installed once by bench/peerbot.py, as for peer.py), is
+started the same way in the same run, alternating with ours: a member sends ``!help`` (its
+cheapest command) right before the spawn, in a room its account has joined; its answer is its
+next message in that room. Cold: a new account and a fresh store; warm: the same store again.
+It logs in with its password at every start (it keeps no session), and its nio client keeps
+the sync token in its store, so its first sync on a warm start also carries the command. Its
+"logged in" log line is printed beside the answer; it has no identity step and no probe.
+
+Both run as installed from PyPI or in the image: the peer from its own environment, ours from
+an environment with its runtime dependencies only, the bot built from a source tree as a wheel
+(bench/runtime.py; ``--tree`` names another tree, to measure another version the same way).
+An editable install in the development environment would differ twice: its modules compiled
+from source at every start where ``PYTHONDONTWRITEBYTECODE`` is set, and pycryptodome going
+through the cffi that Synapse brings in.
+
 Memory when idle. The bot starts on a database holding N feed items, written beforehand through
 the bot's own migrations and repositories into the feed it watches; every fifth item is an
 event, so the agenda holds about N/5 events, over the past and the next year. A local server serves
@@ -29,7 +44,7 @@ then answers 304 to the ETag. Once the bot has answered a ping and polled the fe
 since the spawn. The same follows with an empty database (the first poll records the 20 items
 silently), and the RSS of Synapse itself, the floor of any deployment on this homeserver.
 
-    python bench/footprint.py [--runs 5] [--items 10000]
+    python bench/footprint.py [--runs 5] [--items 10000] [--venv DIR] [--tree DIR]
 """
 
 from __future__ import annotations
@@ -38,6 +53,7 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
+import signal
 import statistics
 import tempfile
 import time
@@ -49,6 +65,8 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from peerbot import PEER, PEER_PASSWORD, PEER_VERSION, default_venv, peer_process, peer_venv
+from peerbot import restarted as peer_restarted
 from processes import (
     SAMPLES,
     Bot,
@@ -59,10 +77,12 @@ from processes import (
     memory,
     new_bot,
     reply_seen,
+    room_with,
     sampled,
     stopped,
     synapse_pid,
 )
+from runtime import TREE, installed_bot
 
 from bot.clock import SystemClock
 from bot.config import Config
@@ -121,27 +141,103 @@ async def timed_start(process: Process, bot: Bot, alice: Member) -> StartTimes:
     return StartTimes(*(moment - spawned for moment in moments))
 
 
-async def one_start(bot: Bot, alice: Member) -> StartTimes:
+async def one_start(bot: Bot, alice: Member, command: Path) -> StartTimes:
     """One start of the bot, measured, then a clean stop."""
-    process = bot.process()
+    process = bot.process(command)
     try:
         return await timed_start(process, bot, alice)
     finally:
         await stopped(process)
 
 
+@dataclass(frozen=True)
+class PeerStartTimes:
+    """Seconds from the peer's spawn to its login line and to its answer."""
+
+    logged_in: float
+    answered: float
+
+
+@dataclass(frozen=True)
+class Peer:
+    """The peer's account, its room with the member, and its home (configuration, store)."""
+
+    user_id: str
+    room: str
+    home: Path
+
+
+async def new_peer(
+    synapse: LocalSynapse, alice: Member, base: Path, name: str, bin_dir: Path
+) -> Peer:
+    """A fresh peer account in a fresh room with ``alice``, and a fresh home."""
+    user = await synapse.register(name, PEER_PASSWORD)
+    room = await room_with(synapse, alice, user)
+    process = peer_process(bin_dir, synapse.url, user, base, name)
+    return Peer(user.user_id, room, process.cwd)
+
+
+async def peer_answer(alice: Member, peer: Peer, mark: int) -> float:
+    """When ``alice`` saw the peer's first message in its room after ``mark``."""
+
+    def spoke() -> bool:
+        return any(s.sender == peer.user_id and s.room_id == peer.room for s in alice.seen[mark:])
+
+    await alice.wait_until(spoke, timeout=START_TIMEOUT)
+    return time.perf_counter()
+
+
+async def one_peer_start(peer: Peer, alice: Member, bin_dir: Path) -> PeerStartTimes:
+    """Spawn the peer right after a member's !help: seconds to its login line and its answer."""
+    process = peer_restarted(bin_dir, peer.home)
+    mark = len(alice.seen)
+    await alice.send_text(peer.room, "!help")
+    try:
+        spawned = await process.start()
+        async with asyncio.TaskGroup() as group:
+            logged_in = group.create_task(process.first_line("Logged in as", START_TIMEOUT))
+            answered = group.create_task(peer_answer(alice, peer, mark))
+        return PeerStartTimes(logged_in.result() - spawned, answered.result() - spawned)
+    finally:
+        await stopped(process, expected=(0, -signal.SIGTERM))
+
+
+@dataclass(frozen=True)
+class Commands:
+    """Our installed ``ssphub-bot`` command, and the peer's ``bin`` directory."""
+
+    ours: Path
+    peer_bin: Path
+
+
+@dataclass(frozen=True)
+class Starts:
+    """Cold and warm starts of ours and of the peer."""
+
+    cold: list[StartTimes]
+    warm: list[StartTimes]
+    peer_cold: list[PeerStartTimes]
+    peer_warm: list[PeerStartTimes]
+
+
 async def starts(
-    synapse: LocalSynapse, alice: Member, base: Path, runs: int
-) -> tuple[list[StartTimes], list[StartTimes]]:
-    """Cold starts (a new account each), then warm starts of the last one: (cold, warm)."""
+    synapse: LocalSynapse, alice: Member, base: Path, runs: int, commands: Commands
+) -> Starts:
+    """Cold starts (a new account each), then warm starts of the last one, ours and the
+    peer's one after the other."""
     cold: list[StartTimes] = []
-    bot: Bot | None = None
+    peer_cold: list[PeerStartTimes] = []
     for n in range(runs):
         bot = await new_bot(synapse, alice, base, f"cold-{n}")
-        cold.append(await one_start(bot, alice))
-    assert bot is not None
-    warm = [await one_start(bot, alice) for _ in range(runs)]
-    return cold, warm
+        cold.append(await one_start(bot, alice, commands.ours))
+        peer = await new_peer(synapse, alice, base, f"peer-{n}", commands.peer_bin)
+        peer_cold.append(await one_peer_start(peer, alice, commands.peer_bin))
+    warm: list[StartTimes] = []
+    peer_warm: list[PeerStartTimes] = []
+    for _ in range(runs):
+        warm.append(await one_start(bot, alice, commands.ours))
+        peer_warm.append(await one_peer_start(peer, alice, commands.peer_bin))
+    return Starts(cold, warm, peer_cold, peer_warm)
 
 
 # --- stored items --------------------------------------------------------------------------------
@@ -261,7 +357,7 @@ class Idle:
 
 
 async def idle_memory(
-    synapse: LocalSynapse, alice: Member, base: Path, feed: FeedServer, items: int
+    synapse: LocalSynapse, alice: Member, base: Path, feed: FeedServer, items: int, command: Path
 ) -> Idle:
     """Start a bot on ``items`` stored items, let it answer, poll and idle, then read its RSS."""
     name = f"idle-{items}"
@@ -269,7 +365,7 @@ async def idle_memory(
     extra += 'fetch: {allow_private: ["127.0.0.1"]}\n'  # the feed server is on loopback
     bot = await new_bot(synapse, alice, base, name, extra)
     events = await populate(bot.config(), items) if items else 0
-    process = bot.process()
+    process = bot.process(command)
     try:
         await timed_start(process, bot, alice)
         await feed.polled(name, IDLE_POLLS, timeout=FEED_INTERVAL * IDLE_POLLS + START_TIMEOUT)
@@ -285,13 +381,12 @@ async def idle_memory(
 @dataclass(frozen=True)
 class Figures:
     runs: int
-    cold: list[StartTimes]
-    warm: list[StartTimes]
+    starts: Starts
     idle: list[Idle]
     synapse: Memory
 
 
-async def measure(runs: int, items: int, base: Path) -> Figures:
+async def measure(runs: int, items: int, base: Path, commands: Commands) -> Figures:
     async with (
         LocalSynapse(base / "synapse", relaxed_rate_limits=True) as synapse,
         served(FEED.read_bytes()) as feed,
@@ -299,12 +394,13 @@ async def measure(runs: int, items: int, base: Path) -> Figures:
         alice = member(synapse, await synapse.register("alice", "alice"), base)
         await alice.start()
         try:
-            cold, warm = await starts(synapse, alice, base, runs)
-            idle = [await idle_memory(synapse, alice, base, feed, n) for n in (0, items)]
+            started = await starts(synapse, alice, base, runs, commands)
+            idle = [await idle_memory(synapse, alice, base, feed, n, commands.ours)
+                    for n in (0, items)]  # fmt: skip
             homeserver = memory(synapse_pid(synapse))
         finally:
             await alice.stop()
-    return Figures(runs, cold, warm, idle, homeserver)
+    return Figures(runs, started, idle, homeserver)
 
 
 def mib(kib: int) -> str:
@@ -316,13 +412,20 @@ def report(f: Figures) -> None:
     print(f"start to first handled sync, seconds from spawn, median of {f.runs} runs")
     print(f"{'':8}{'logged in':>12}{'signed':>9}{'/healthz 200':>14}{'!ping answered':>16}"
           "   (min - max)")  # fmt: skip
-    for name, runs in (("cold", f.cold), ("warm", f.warm)):
+    s = f.starts
+    for name, runs in (("cold", s.cold), ("warm", s.warm)):
         cells = [statistics.median(getattr(run, key) for run in runs)
                  for key in ("logged_in", "signed", "healthy", "answered")]  # fmt: skip
         answered = [run.answered for run in runs]
         print(f"{name:8}{cells[0]:12.2f}{cells[1]:9.2f}{cells[2]:14.2f}{cells[3]:16.2f}"
               f"   ({min(answered):.2f} - {max(answered):.2f})")  # fmt: skip
-    for name, runs in (("cold", f.cold), ("warm", f.warm)):
+    print(f"the peer, {PEER} {PEER_VERSION}, in the same run (!help answered)")
+    for name, peer_runs in (("cold", s.peer_cold), ("warm", s.peer_warm)):
+        logged = statistics.median(run.logged_in for run in peer_runs)
+        answered = [run.answered for run in peer_runs]
+        print(f"{name:8}{logged:12.2f}{'-':>9}{'-':>14}{statistics.median(answered):16.2f}"
+              f"   ({min(answered):.2f} - {max(answered):.2f})")  # fmt: skip
+    for name, runs in (("cold", s.cold), ("warm", s.warm)):
         step = statistics.median((run.signed - run.logged_in) * 1000 for run in runs)
         print(f"identity step ({name}), logged in to signed: {step:.0f} ms (median)")
     print(f"memory when idle, MiB (VmRSS median of {SAMPLES} samples; VmHWM peak since spawn)")
@@ -341,9 +444,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="cold starts, then as many warm")
     parser.add_argument("--items", type=int, default=10_000, help="feed items stored beforehand")
+    parser.add_argument("--venv", type=Path, default=default_venv(), help="the peer's venv")
+    parser.add_argument("--tree", type=Path, default=TREE, help="the bot's source tree")
     args = parser.parse_args()
+    bin_dir, took = peer_venv(args.venv.expanduser().absolute())
+    how = "reused" if took is None else f"installed in {took:.0f} s"
+    print(f"{PEER} {PEER_VERSION}: {bin_dir.parent} ({how})")
+    ours = installed_bot(args.tree.absolute())
+    print(
+        f"ssphub-bot from {args.tree.absolute()}: {ours.parent.parent} (runtime dependencies only)"
+    )
     with tempfile.TemporaryDirectory(prefix="ssphub-bench-") as tmp:
-        figures = asyncio.run(measure(args.runs, args.items, Path(tmp)))
+        figures = asyncio.run(measure(args.runs, args.items, Path(tmp), Commands(ours, bin_dir)))
     report(figures)
 
 

@@ -16,8 +16,7 @@ instant, timed to the fifth answer. After the run, each bot idles a few seconds 
 
 The peer is installed by this script into its own virtual environment (``python -m venv``,
 then pip), under the user's cache directory unless ``--venv`` says otherwise, and reused when
-it is already there. It needs no libolm: matrix-nio 0.26 does its cryptography with vodozemac,
-which comes as a wheel.
+it is already there (bench/peerbot.py, shared with footprint.py).
 
     python bench/peer.py [--commands 100] [--bursts 5] [--venv DIR]
 """
@@ -26,11 +25,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -40,6 +36,7 @@ from pathlib import Path
 
 from command_latency import percentile
 from crowd import BURST, BURST_REST, burst, gather_in, members_needed, shipped_defaults, spaced
+from peerbot import PEER, PEER_PASSWORD, PEER_VERSION, default_venv, peer_process, peer_venv
 from processes import (
     Memory,
     Process,
@@ -53,85 +50,11 @@ from processes import (
 )
 
 from bot.matrix.member import Member, Seen
-from bot.sandbox.synapse import LocalSynapse, SynapseUser
+from bot.sandbox.synapse import LocalSynapse
 
-PEER = "matrix-reminder-bot"
-PEER_VERSION = "0.4.0"
-PEER_PASSWORD = "bench-peer"
-PEER_DEVICE = "BENCHPEER"
-INSTALL_TIMEOUT = 900
 READY_TIMEOUT = 90.0
 REPLY_TIMEOUT = 30.0
 WARM_UP = 10
-
-
-# --- the peer's installation ---------------------------------------------------------------------
-
-
-def default_venv() -> Path:
-    """Where the peer's virtual environment is kept between runs."""
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "ssphub-bot-bench" / f"{PEER}-{PEER_VERSION}"
-
-
-def installed_version(python: Path) -> str | None:
-    """The peer's version in the environment of ``python``, or None when it is not there."""
-    if not python.exists():
-        return None
-    probe = f"from importlib.metadata import version; print(version({PEER!r}))"
-    found = subprocess.run(
-        [str(python), "-c", probe], capture_output=True, text=True, timeout=60, check=False
-    )
-    return found.stdout.strip() if found.returncode == 0 else None
-
-
-def peer_venv(venv: Path) -> tuple[Path, float | None]:
-    """The peer's environment, made with venv and pip unless a usable one is there:
-    (its ``bin`` directory, seconds the installation took or None when reused)."""
-    python = venv / "bin" / "python"
-    if installed_version(python) == PEER_VERSION:
-        return python.parent, None
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, timeout=120)
-    pip = [str(python), "-m", "pip", "install", "--quiet", f"{PEER}=={PEER_VERSION}"]
-    subprocess.run(pip, check=True, timeout=INSTALL_TIMEOUT)
-    if installed_version(python) != PEER_VERSION:
-        raise RuntimeError(f"{PEER} {PEER_VERSION} is not importable in {venv} after pip")
-    return python.parent, time.perf_counter() - started
-
-
-def peer_yaml(homeserver: str, user: SynapseUser, home: Path) -> str:
-    """The peer's configuration (the keys its ``config.py`` reads), everyone allowed.
-
-    Its reader refuses a missing option whose default is false, so those are all spelt out."""
-    return f"""\
-command_prefix: "!"
-matrix:
-  user_id: "{user.user_id}"
-  user_password: "{PEER_PASSWORD}"
-  device_id: {PEER_DEVICE}
-  device_name: {PEER}
-  homeserver_url: "{homeserver}"
-storage:
-  database: "sqlite://{home / "reminders.db"}"
-  store_path: "{home / "store"}"
-reminders: {{timezone: Europe/Paris}}
-allowlist: {{enabled: false, regexes: []}}
-blocklist: {{enabled: false, regexes: []}}
-logging:
-  level: INFO
-  file_logging: {{enabled: false}}
-  console_logging: {{enabled: true}}
-"""
-
-
-def peer_process(bin_dir: Path, homeserver: str, user: SynapseUser, base: Path) -> Process:
-    """The peer on its own configuration and data, not started yet."""
-    home = base / "peer"
-    home.mkdir(parents=True)
-    config = home / "config.yaml"
-    config.write_text(peer_yaml(homeserver, user, home))
-    return Process(PEER, [str(bin_dir / PEER), str(config)], home)
 
 
 # --- round trips ---------------------------------------------------------------------------------

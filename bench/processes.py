@@ -233,9 +233,9 @@ class Bot:
         """The configuration as the bot reads it."""
         return parse_config(self.config_path.read_text(), source="bench", environ={})
 
-    def process(self) -> Process:
+    def process(self, command: Path = BOT_COMMAND) -> Process:
         """``ssphub-bot run`` on this configuration, not started yet."""
-        argv = [str(BOT_COMMAND), "run", "--config", str(self.config_path)]
+        argv = [str(command), "run", "--config", str(self.config_path)]
         return Process(self.user.localpart, argv, self.config_path.parent)
 
 
