@@ -58,7 +58,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -72,6 +72,7 @@ from processes import (
     Bot,
     Memory,
     Process,
+    cpu_seconds,
     http_server,
     member,
     memory,
@@ -113,6 +114,7 @@ class StartTimes:
     signed: float
     healthy: float
     answered: float
+    cpu: float  # processor seconds used by then
 
 
 async def first_healthy(process: Process, port: int, timeout: float) -> float:
@@ -137,8 +139,9 @@ async def timed_start(process: Process, bot: Bot, alice: Member) -> StartTimes:
         signed = group.create_task(process.first_line("is cross-signed", START_TIMEOUT))
         healthy = group.create_task(first_healthy(process, bot.web_port, START_TIMEOUT))
         answered = group.create_task(reply_seen(alice, bot.room, event_id, START_TIMEOUT))
+    cpu = cpu_seconds(process.pid)
     moments = (logged_in.result(), signed.result(), healthy.result(), answered.result())
-    return StartTimes(*(moment - spawned for moment in moments))
+    return StartTimes(*(moment - spawned for moment in moments), cpu)
 
 
 async def one_start(bot: Bot, alice: Member, command: Path) -> StartTimes:
@@ -156,6 +159,7 @@ class PeerStartTimes:
 
     logged_in: float
     answered: float
+    cpu: float  # processor seconds used by then
 
 
 @dataclass(frozen=True)
@@ -197,7 +201,8 @@ async def one_peer_start(peer: Peer, alice: Member, bin_dir: Path) -> PeerStartT
         async with asyncio.TaskGroup() as group:
             logged_in = group.create_task(process.first_line("Logged in as", START_TIMEOUT))
             answered = group.create_task(peer_answer(alice, peer, mark))
-        return PeerStartTimes(logged_in.result() - spawned, answered.result() - spawned)
+        cpu = cpu_seconds(process.pid)
+        return PeerStartTimes(logged_in.result() - spawned, answered.result() - spawned, cpu)
     finally:
         await stopped(process, expected=(0, -signal.SIGTERM))
 
@@ -407,24 +412,30 @@ def mib(kib: int) -> str:
     return f"{kib / 1024:8.1f}"
 
 
+def _median(runs: Sequence[StartTimes | PeerStartTimes], key: str) -> float | None:
+    """The median of one milestone over the runs; None when these runs have none."""
+    values = [getattr(run, key) for run in runs if hasattr(run, key)]
+    return statistics.median(values) if values else None
+
+
 def report(f: Figures) -> None:
     print("ssphub-bot footprint: `ssphub-bot run` subprocess, SQLite, E2EE on, local Synapse")
-    print(f"start to first handled sync, seconds from spawn, median of {f.runs} runs")
-    print(f"{'':8}{'logged in':>12}{'signed':>9}{'/healthz 200':>14}{'!ping answered':>16}"
-          "   (min - max)")  # fmt: skip
+    print(f"start to first handled sync, seconds from spawn, median of {f.runs} runs; cpu: the")
+    print("processor seconds the process had used when its answer was seen (steadier than the")
+    print("wall clock on a shared machine)")
+    print(f"{'':10}{'logged in':>10}{'signed':>8}{'/healthz 200':>14}{'answered':>10}"
+          f"{'cpu':>7}   (answered, min - max)")  # fmt: skip
     s = f.starts
-    for name, runs in (("cold", s.cold), ("warm", s.warm)):
-        cells = [statistics.median(getattr(run, key) for run in runs)
-                 for key in ("logged_in", "signed", "healthy", "answered")]  # fmt: skip
+    rows = [("cold", s.cold), ("warm", s.warm), ("peer cold", s.peer_cold),
+            ("peer warm", s.peer_warm)]  # fmt: skip
+    for name, runs in rows:
+        cells = [_median(runs, key) for key in ("logged_in", "signed", "healthy", "answered")]
+        shown = "".join(f"{cell:{w}.2f}" if cell is not None else f"{'-':>{w}}"
+                        for cell, w in zip(cells, (10, 8, 14, 10), strict=True))  # fmt: skip
         answered = [run.answered for run in runs]
-        print(f"{name:8}{cells[0]:12.2f}{cells[1]:9.2f}{cells[2]:14.2f}{cells[3]:16.2f}"
+        print(f"{name:10}{shown}{_median(runs, 'cpu') or 0:7.2f}"
               f"   ({min(answered):.2f} - {max(answered):.2f})")  # fmt: skip
-    print(f"the peer, {PEER} {PEER_VERSION}, in the same run (!help answered)")
-    for name, peer_runs in (("cold", s.peer_cold), ("warm", s.peer_warm)):
-        logged = statistics.median(run.logged_in for run in peer_runs)
-        answered = [run.answered for run in peer_runs]
-        print(f"{name:8}{logged:12.2f}{'-':>9}{'-':>14}{statistics.median(answered):16.2f}"
-              f"   ({min(answered):.2f} - {max(answered):.2f})")  # fmt: skip
+    print(f"(ours: !ping; the peer, {PEER} {PEER_VERSION}: !help, in the same run)")
     for name, runs in (("cold", s.cold), ("warm", s.warm)):
         step = statistics.median((run.signed - run.logged_in) * 1000 for run in runs)
         print(f"identity step ({name}), logged in to signed: {step:.0f} ms (median)")

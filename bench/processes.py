@@ -52,6 +52,12 @@ def memory(pid: int) -> Memory:
     return Memory(fields["VmRSS"], fields["VmHWM"])
 
 
+def cpu_seconds(pid: int) -> float:
+    """The processor time a live process has used so far, user and system."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def median_memory(samples: Sequence[Memory]) -> Memory:
     """The median RSS of the samples, with the highest peak among them."""
     rss = int(statistics.median(sample.rss_kib for sample in samples))
