@@ -23,6 +23,7 @@ LOADED_WHERE_FIRST_USED = {
     "Crypto.Signature.eddsa": "signing with a cross-signing key",
     "canonicaljson": "signing with a cross-signing key",
     "base58": "a recovery key",
+    "bot.when.grammar": "a first time expression (its patterns are compiled on import)",
 }
 
 

@@ -12,17 +12,7 @@ from typing import TypeVar
 
 from bot.errors import BadTime
 from bot.when import words as w
-
-DEFAULT_TIME = time(9, 0)
-"""Time of day meant when only a day is given: ``demain``, ``3 décembre``, ``chaque lundi``."""
-
-
-@dataclass(frozen=True)
-class Found:
-    """A time expression at the start of a text: where it ends, and what it means."""
-
-    end: int
-    value: datetime | dict[str, str]  # a one-off moment (aware) or CronTrigger fields
+from bot.when.found import DEFAULT_TIME, Found
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.errors import BadTime, UsageError
-from bot.when import grammar
-from bot.when.grammar import DEFAULT_TIME, Found
+from bot.when.found import DEFAULT_TIME, Found
 
 if TYPE_CHECKING:
     from dateparser.date import DateDataParser
@@ -77,6 +76,8 @@ def parse_when(args: str, *, now: datetime, tz: ZoneInfo) -> Parsed:
     ``when.past`` (a one-off moment not after ``now``; bare times such as ``9h`` mean the next
     such time instead) or ``when.no_text`` (nothing left to remind).
     """
+    from bot.when import grammar  # its patterns compiled on the first time read, not at start
+
     text = unicodedata.normalize("NFC", args).strip()
     local_now = now.astimezone(tz)
     try:
