@@ -9,6 +9,11 @@ import nh3
 
 # Production descriptions are whole rendered pages (up to 250 KB): only a prefix is looked at.
 HTML_PREFIX_CHARS = 64 * 1024
+# The first paragraph is looked for in this many characters first (scripts stripped from them
+# alone): most of a page's cost is past it. A paragraph ending within the margin of the window's
+# end may be cut short there, and sends the search to the whole prefix.
+FIRST_WINDOW_CHARS = 4 * 1024
+_WINDOW_MARGIN = 64
 TITLE_CHARS = 300
 ELLIPSIS = "…"
 
@@ -53,14 +58,32 @@ def html_to_text(fragment: str, limit: int = HTML_PREFIX_CHARS) -> str:
     return collapse(strip_tags(_BLOCK_TAG.sub(" ", prefix)))
 
 
-def first_paragraph(fragment: str, limit: int = HTML_PREFIX_CHARS) -> str:
-    """Plain text of the first ``<p>`` holding real words, else of the whole bounded fragment."""
+def first_paragraph(
+    fragment: str, limit: int = HTML_PREFIX_CHARS, window: int = FIRST_WINDOW_CHARS
+) -> str:
+    """Plain text of the first ``<p>`` holding real words, else of the whole bounded fragment.
+
+    The first ``window`` characters are read first: the summary is nearly always there, and a
+    paragraph found whole in them is the one the whole prefix gives."""
+    if window < min(len(fragment), limit):
+        found = _first_real_paragraph(_SCRIPT_BLOCK.sub(" ", fragment[:window]), whole=True)
+        if found is not None:
+            return found
     prefix = _SCRIPT_BLOCK.sub(" ", fragment[:limit])
-    for match in _PARAGRAPH.finditer(prefix):
-        text = collapse(strip_tags(_BLOCK_TAG.sub(" ", match.group(1))))
-        if _REAL_TEXT.search(text):
-            return text
-    return html_to_text(prefix, limit)
+    found = _first_real_paragraph(prefix, whole=False)
+    return found if found is not None else html_to_text(prefix, limit)
+
+
+def _first_real_paragraph(text: str, *, whole: bool) -> str | None:
+    """The first paragraph of ``text`` holding real words; with ``whole``, only one that ends
+    clearly before the end of ``text`` (which may cut a paragraph, a tag or a script short)."""
+    for match in _PARAGRAPH.finditer(text):
+        if whole and match.end() > len(text) - _WINDOW_MARGIN:
+            return None
+        found = collapse(strip_tags(_BLOCK_TAG.sub(" ", match.group(1))))
+        if _REAL_TEXT.search(found):
+            return found
+    return None
 
 
 def truncate(text: str, chars: int) -> str:
