@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import gc
 import hashlib
 import io
@@ -173,47 +172,49 @@ def with_new_item(body: bytes, run: int) -> bytes:
     ).encode()
 
 
-Poll = Callable[[int], Awaitable[object]]
+Poll = Callable[[], Awaitable[object]]
+Prepare = Callable[[int], Poll]  # run number -> that run's poll, its input ready, not timed
 OPTIONS = {"sanitize_html": False, "resolve_relative_uris": False}
 
 
-async def one_new_item(db: Database, body: bytes) -> Poll:
+async def one_new_item(db: Database, body: bytes) -> Prepare:
     """Polls of a known feed that gained one newsletter since the last poll."""
     fetcher = StaticFetcher(body)
     steady = watcher(db, "https://ssphub.netlify.app/bench/steady.xml", fetcher)
     await steady.poll_once()
 
-    async def poll(run: int) -> object:
-        fetcher.set(with_new_item(body, run))
-        return await steady.poll_once()
+    def prepare(run: int) -> Poll:
+        fetcher.set(with_new_item(body, run))  # what the network would hand over
+        return steady.poll_once
 
-    return poll
+    return prepare
 
 
-async def all_known(db: Database, body: bytes) -> Poll:
+async def all_known(db: Database, body: bytes) -> Prepare:
     """Polls of a changed body whose items are all stored already."""
     known = watcher(db, "https://ssphub.netlify.app/bench/known.xml", StaticFetcher(body))
     await known.poll_once()
-    return lambda run: known.poll_once()
+    return lambda run: known.poll_once
 
 
-async def first_poll(db: Database, body: bytes) -> Poll:
+async def first_poll(db: Database, body: bytes) -> Prepare:
     """The first poll of a new feed (its row created, its 20 items stored)."""
-    return lambda run: watcher(
-        db, f"https://bench.example/{run}.xml", StaticFetcher(body)
-    ).poll_once()
+    return lambda run: (
+        watcher(db, f"https://bench.example/{run}.xml", StaticFetcher(body)).poll_once
+    )
 
 
 async def paired(
-    db: Database, body: bytes, scenario: Callable[..., Awaitable[Poll]], runs: int
+    db: Database, body: bytes, scenario: Callable[..., Awaitable[Prepare]], runs: int
 ) -> tuple[list[float], list[float]]:
-    """Feedparser alone and the scenario's poll, alternately: (feedparser times, poll times)."""
-    poll = await scenario(db, body)
+    """Feedparser alone and the scenario's poll, alternately: (feedparser times, poll times).
+    Each poll's input (the feed's next bytes) is made before its timing starts."""
+    prepare = await scenario(db, body)
     alone: list[float] = []
     polls: list[float] = []
     for run in range(runs):
         alone.append(await timed(lambda: _thread(feedparser_alone, body, **OPTIONS)))
-        polls.append(await timed(functools.partial(poll, run)))
+        polls.append(await timed(prepare(run)))
     return alone, polls
 
 
