@@ -129,7 +129,9 @@ async def poll_succeeded(
     if largest is not None:
         values |= {"largest_size_seen": largest, "first_poll_done": True}
     statement = update(FeedRow).where(FeedRow.url == url).values(**values)
-    return int(await session.scalar(statement.returning(FeedRow.polls)) or 0)
+    # No object of this unit of work is read after it: nothing in the session to synchronise.
+    statement = statement.returning(FeedRow.polls).execution_options(synchronize_session=False)
+    return int(await session.scalar(statement) or 0)
 
 
 async def poll_failed(
