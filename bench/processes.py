@@ -190,17 +190,21 @@ async def join_as(homeserver: str, user: SynapseUser, room_id: str) -> None:
             raise RuntimeError(f"{user.user_id} cannot join {room_id}: {await answer.text()}")
 
 
-def member(synapse: LocalSynapse, user: SynapseUser, base: Path) -> Member:
-    """A member client without end-to-end encryption (every room here is unencrypted)."""
+def member(
+    synapse: LocalSynapse, user: SynapseUser, base: Path, *, encryption: bool = False
+) -> Member:
+    """A member client, without end-to-end encryption unless asked (most rooms here are plain)."""
     return Member(
         synapse.url, user.user_id, user.device_id, user.access_token,
-        base / "members" / user.localpart, encryption=False,
+        base / "members" / user.localpart, encryption=encryption,
     )  # fmt: skip
 
 
-async def room_with(synapse: LocalSynapse, owner: Member, guest: SynapseUser) -> str:
-    """A new unencrypted room of ``owner`` that ``guest`` has joined."""
-    room = await owner.create_room(invite=[guest.user_id], encrypted=False)
+async def room_with(
+    synapse: LocalSynapse, owner: Member, guest: SynapseUser, *, encrypted: bool = False
+) -> str:
+    """A new room of ``owner`` (unencrypted unless asked) that ``guest`` has joined."""
+    room = await owner.create_room(invite=[guest.user_id], encrypted=encrypted)
     await join_as(synapse.url, guest, room)
     return room
 
@@ -246,11 +250,17 @@ class Bot:
 
 
 async def new_bot(
-    synapse: LocalSynapse, alice: Member, base: Path, name: str, extra: str = ""
+    synapse: LocalSynapse,
+    alice: Member,
+    base: Path,
+    name: str,
+    extra: str = "",
+    *,
+    encrypted: bool = False,
 ) -> Bot:
     """A fresh bot account in a fresh room with ``alice``, and a fresh data directory."""
     user = await synapse.register(name, BOT_PASSWORD)
-    room = await room_with(synapse, alice, user)
+    room = await room_with(synapse, alice, user, encrypted=encrypted)
     home = base / name
     home.mkdir(parents=True)
     port = free_port()
