@@ -12,6 +12,7 @@ from nio import AsyncClient, AsyncClientConfig, LoginResponse, WhoamiResponse
 
 from bot.errors import LoginFailed
 from bot.matrix.private_file import write_private
+from bot.matrix.replay import BotClient
 
 if TYPE_CHECKING:
     from bot.config import MatrixConfig
@@ -110,7 +111,7 @@ class Session:
         return client
 
     def _client(self, device_id: str | None) -> AsyncClient:
-        return AsyncClient(
+        return BotClient(
             self.settings.homeserver,
             self.settings.user_id,
             device_id=device_id or "",
