@@ -26,13 +26,22 @@ NEWSLETTER_TITLE = "Infolettre n°27 — la statistique publique au long cours"
 PATHS = ("/event.xml", "/infolettre/infolettre.xml")
 
 
+Build = tuple[str, str]  # the bodies at PATHS
+
+
+def builds(published: datetime) -> tuple[Build, Build]:
+    """The older build (events under /talk/, a shorter newsletter window), and the newer one
+    with a newsletter published at ``published``."""
+    fresh = with_newsletter(NEWSLETTERS, NEWSLETTER_NUMBER, published, NEWSLETTER_TITLE)
+    return (old_event_feed(), old_newsletter_feed()), (EVENTS, fresh)
+
+
 class Site:
     """The two builds of the site; ``flip`` serves the other one."""
 
     def __init__(self, server: FeedServer, published: datetime) -> None:
         self.server = server
-        fresh = with_newsletter(NEWSLETTERS, NEWSLETTER_NUMBER, published, NEWSLETTER_TITLE)
-        self.builds = ((old_event_feed(), old_newsletter_feed()), (EVENTS, fresh))
+        self.builds = builds(published)
         self.current = 0
         self.flips = 0
         self._serve()

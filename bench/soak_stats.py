@@ -23,6 +23,7 @@ class Sample:
     rss_kib: int
     hwm_kib: int
     fds: int
+    threads: int
     db_bytes: int
 
 
@@ -36,11 +37,12 @@ def sample(pid: int, database: Path, elapsed: float) -> Sample:
     """The bot process's memory and file descriptors now, and its database's size."""
     used = memory(pid)
     fds = len(os.listdir(f"/proc/{pid}/fd"))
-    return Sample(elapsed, used.rss_kib, used.hwm_kib, fds, database_bytes(database))
+    threads = len(os.listdir(f"/proc/{pid}/task"))
+    return Sample(elapsed, used.rss_kib, used.hwm_kib, fds, threads, database_bytes(database))
 
 
 HEADER = (
-    f"{'elapsed':>8}{'RSS':>8}{'peak':>8}{'fds':>5}{'db MiB':>8}{'answered/sent':>15}"
+    f"{'elapsed':>8}{'RSS':>8}{'peak':>8}{'fds':>5}{'thr':>5}{'db MiB':>8}{'answered/sent':>15}"
     f"{'reminders':>10}{'announced':>10}{'p50 ms':>8}{'p95 ms':>8}"
 )
 
@@ -50,10 +52,11 @@ def interval_line(now: Sample, ledger: Ledger, since: float) -> str:
     latencies = ledger.latencies(since)
     p50, p95 = (f"{percentile(latencies, q):8.0f}" if latencies else f"{'-':>8}" for q in (50, 95))
     answered = f"{ledger.answered()}/{len(ledger.sent)}"
+    fired = sum(ledger.fired.values())
     minutes, seconds = divmod(int(now.elapsed), 60)
     return (
         f"{minutes:5d}:{seconds:02d}{now.rss_kib / 1024:8.1f}{now.hwm_kib / 1024:8.1f}"
-        f"{now.fds:5d}{now.db_bytes / MIB:8.2f}{answered:>15}{sum(ledger.fired.values()):10d}"
+        f"{now.fds:5d}{now.threads:5d}{now.db_bytes / MIB:8.2f}{answered:>15}{fired:10d}"
         f"{sum(ledger.announced.values()):10d}{p50}{p95}"
     )
 
