@@ -61,8 +61,8 @@ async def rounds(db: Database, count: int, trace: bool) -> list[tracemalloc.Snap
         gc.collect()
         used = memory(os.getpid())
         traced = f"{tracemalloc.get_traced_memory()[0] / 2**20:11.2f}" if trace else f"{'-':>11}"
-        if trace:
-            snapshots.append(tracemalloc.take_snapshot())
+        if trace:  # the second round's and the latest: each kept snapshot costs RSS
+            snapshots[1:] = [*snapshots[1:2], tracemalloc.take_snapshot()]
         step = (used.rss_kib - previous) / 1024
         print(f"{n:5d}{used.rss_kib / 1024:9.1f}{step:+7.1f}{used.hwm_kib / 1024:8.1f}"
               f"{threads():8d}{traced}", flush=True)  # fmt: skip
@@ -76,7 +76,7 @@ def growth(snapshots: list[tracemalloc.Snapshot]) -> None:
     if len(snapshots) < 3:
         return
     diff = snapshots[-1].compare_to(snapshots[1], "lineno")
-    print(f"grown most from round 2 to round {len(snapshots)} (traced bytes):")
+    print("grown most from round 2 to the last (traced bytes):")
     for stat in diff[:TOP]:
         print(f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+6d} blocks  {stat.traceback}")
 
