@@ -20,7 +20,7 @@ from bot.feeds.normalise import FeedItem, NormaliseRules
 from bot.feeds.plan import ItemStatus, Known, PollPolicy, plan_poll, stale
 from bot.feeds.record import as_known
 from bot.feeds.settings import FeedSettings, feed_section
-from bot.feeds.watch import Fetcher, read_batch
+from bot.feeds.watch import Fetcher, parse_batch
 from bot.i18n import Catalogue, catalogue
 from bot.services.announcements import Announcer
 from bot.storage import feeds
@@ -70,14 +70,14 @@ async def fetch_items(url: str, settings: FeedSettings, fetcher: Fetcher) -> lis
     result = await fetcher.fetch(url, Validators())
     assert result.body is not None  # an unconditional fetch always carries the body
     body, content_type = result.body, result.content_type
-    return await asyncio.to_thread(read_batch, body, url, content_type, settings.rules)
+    return await parse_batch(body, url, content_type, settings.rules)
 
 
 async def read_file_items(path: str, settings: FeedSettings) -> list[FeedItem]:
     """The normalised items of a feed file (the command line's preview); raises ``OSError`` or
     a ``FeedError``."""
     body = await asyncio.to_thread(Path(path).read_bytes)
-    return await asyncio.to_thread(read_batch, body, path, None, settings.rules)
+    return await parse_batch(body, path, None, settings.rules)
 
 
 async def stored_known(session: AsyncSession, url: str) -> dict[str, Known] | None:

@@ -5,7 +5,6 @@ command's unit of work commits."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -21,7 +20,7 @@ from bot.feeds.filters import FilterRules
 from bot.feeds.normalise import FeedItem
 from bot.feeds.record import PollContext, PollRecorder, PollReport
 from bot.feeds.settings import FeedAudience, FeedSettings, feed_section, settings_of
-from bot.feeds.watch import Fetcher, read_batch
+from bot.feeds.watch import Fetcher, parse_batch
 from bot.messages import Audience
 from bot.services.rooms import MATRIX_TO, RoomDirectory, room_the_bot_is_in
 from bot.storage import feed_items, feed_setup, feeds
@@ -115,7 +114,7 @@ class FeedManager:
         rules = FeedSettings.from_config(section, self.config.tz, summary).rules
         result = await self.fetcher.fetch(url, Validators())
         assert result.body is not None  # an unconditional fetch always carries the body
-        items = await asyncio.to_thread(read_batch, result.body, url, result.content_type, rules)
+        items = await parse_batch(result.body, url, result.content_type, rules)
         return Fetched(url, items, result)
 
     async def add(
