@@ -8,7 +8,7 @@ and VmHWM from /proc, the process's threads, and (``--trace``) the bytes tracema
 ``--trace`` the end lists the call sites that grew most from the second round to the last: what
 a changed poll leaves behind. tracemalloc's own bookkeeping inflates RSS; read RSS without it.
 
-    python bench/feed_memory.py [--rounds 40] [--trace]
+    python bench/feed_memory.py [--rounds 40] [--pad 25000] [--trace]
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import asyncio
 import gc
 import os
 import tempfile
+import threading
 import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 
-from feeds import StaticFetcher, watcher
+from feeds import StaticFetcher, padded, watcher
 from processes import memory
 from soak_feeds import builds
 
@@ -42,10 +43,10 @@ def threads() -> int:
     return len(os.listdir("/proc/self/task"))
 
 
-async def rounds(db: Database, count: int, trace: bool) -> list[tracemalloc.Snapshot]:
+async def rounds(db: Database, count: int, pad: int, trace: bool) -> list[tracemalloc.Snapshot]:
     """Flip the feeds ``count`` times, printing a line per round; the snapshots taken."""
-    site = builds(datetime.now(UTC))
-    fetchers = [StaticFetcher(body.encode()) for body in site[0]]
+    site = [[padded(body, pad).encode() for body in build] for build in builds(datetime.now(UTC))]
+    fetchers = [StaticFetcher(body) for body in site[0]]
     watchers = [watcher(db, url, fetcher) for url, fetcher in zip(URLS, fetchers, strict=True)]
     await asyncio.gather(*(w.poll_once() for w in watchers))  # the silent first polls
     snapshots = []
@@ -54,7 +55,7 @@ async def rounds(db: Database, count: int, trace: bool) -> list[tracemalloc.Snap
     previous = base
     for n in range(1, count + 1):
         for fetcher, body in zip(fetchers, site[n % 2], strict=True):
-            fetcher.set(body.encode())
+            fetcher.set(body)
         await asyncio.gather(*(w.poll_once() for w in watchers))
         for _ in range(UNCHANGED_POLLS):
             await asyncio.gather(*(w.poll_once() for w in watchers))
@@ -68,6 +69,7 @@ async def rounds(db: Database, count: int, trace: bool) -> list[tracemalloc.Snap
               f"{threads():8d}{traced}", flush=True)  # fmt: skip
         previous = used.rss_kib
     print(f"RSS after {count} changed rounds: {(previous - base) / 1024:+.1f} MiB from the first")
+    print("threads:", ", ".join(sorted(thread.name for thread in threading.enumerate())))
     return snapshots
 
 
@@ -81,7 +83,7 @@ def growth(snapshots: list[tracemalloc.Snapshot]) -> None:
         print(f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+6d} blocks  {stat.traceback}")
 
 
-async def main(count: int, trace: bool) -> None:
+async def main(count: int, pad: int, trace: bool) -> None:
     if trace:
         tracemalloc.start(1)
     with tempfile.TemporaryDirectory(prefix="ssphub-bench-") as tmp:
@@ -89,7 +91,7 @@ async def main(count: int, trace: bool) -> None:
         await migrate.upgrade(url)
         db = Database(url)
         try:
-            snapshots = await rounds(db, count, trace)
+            snapshots = await rounds(db, count, pad, trace)
         finally:
             await db.dispose()
     growth(snapshots)
@@ -98,6 +100,7 @@ async def main(count: int, trace: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40, help="feed changes (flips)")
+    parser.add_argument("--pad", type=int, default=0, help="bytes added to each description")
     parser.add_argument("--trace", action="store_true", help="tracemalloc snapshots per round")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.rounds, arguments.trace))
+    asyncio.run(main(arguments.rounds, arguments.pad, arguments.trace))

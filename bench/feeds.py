@@ -67,10 +67,14 @@ PAGE_BLOCK = (
 
 def padded_feed(target_item_bytes: int = 25_000) -> bytes:
     """The newsletter feed with each description padded to about ``target_item_bytes``."""
-    text = FEED.read_text("utf-8")
+    return padded(FEED.read_text("utf-8"), target_item_bytes).encode()
+
+
+def padded(text: str, target_item_bytes: int) -> str:
+    """An RSS document with each description padded to about ``target_item_bytes``."""
     filler = "".join(PAGE_BLOCK.format(n=n) for n in range(target_item_bytes // 500 + 1))
     text = text.replace("]]></description>", filler[:target_item_bytes] + " ]]></description>")
-    return text.encode()
+    return text
 
 
 def watcher(db: Database, url: str, fetcher: Fetcher) -> FeedWatcher:
