@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -36,6 +35,8 @@ class SmtpMailer:
 
     async def send(self, mail: Mail) -> None:
         """Send ``mail``; raises ``MailFailed`` when the server refuses it or does not answer."""
+        import smtplib  # at the first mail, not at start
+
         message = self._message(mail)
         try:
             await asyncio.to_thread(self._deliver, message)
@@ -58,6 +59,8 @@ class SmtpMailer:
 
     def _deliver(self, message: EmailMessage) -> None:
         """One SMTP session (blocking: run in a worker thread)."""
+        import smtplib
+
         config, context = self.config, ssl.create_default_context()
         timeout = config.timeout_seconds
         if config.security == "tls":

@@ -24,6 +24,7 @@ LOADED_WHERE_FIRST_USED = {
     "canonicaljson": "signing with a cross-signing key",
     "base58": "a recovery key",
     "bot.when.grammar": "a first time expression (its patterns are compiled on import)",
+    "smtplib": "a first confirmation mail",
 }
 
 
