@@ -12,6 +12,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from bot.allocator import give_back
 from bot.assembly import Parts, assemble
 from bot.clock import Clock, SystemClock
 from bot.commands.router import Dispatcher
@@ -230,6 +231,7 @@ async def run_until_stopped(app: App, stop: asyncio.Event) -> bool:
     try:
         if await unless_set(app.start(), stop):
             log_started(app)
+            give_back()  # what the start used and let go of (a migration, the first sync)
             await unless_set(stop.wait(), app.lock_lost)
     finally:
         await stop_and_log(app)

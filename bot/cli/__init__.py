@@ -186,6 +186,9 @@ async def _until_signalled() -> asyncio.Event:
 
 
 def run(path: Path) -> int:
+    from bot.allocator import limit_arenas
+
+    limit_arenas()  # before any thread starts
     from bot.app import App, run_until_stopped
     from bot.logs import setup_logging
 
