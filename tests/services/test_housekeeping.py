@@ -15,6 +15,7 @@ from bot.storage import state
 from bot.storage.db import Database
 from bot.supervise import halt
 from tests.fakes import FakeClock
+from tests.polling import until
 
 HUB = "!hub:localhost"
 
@@ -22,15 +23,6 @@ HUB = "!hub:localhost"
 async def claim(db: Database, clock: FakeClock, event_id: str) -> None:
     async with db.session() as session:
         await state.claim_event(session, event_id, HUB, clock.now())
-
-
-async def until(condition: object, what: str) -> None:
-    """Wait (bounded) until ``condition()`` holds."""
-    for _ in range(500):
-        if condition():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"not reached: {what}")
 
 
 async def test_the_loop_prunes_at_start_then_on_its_interval(
@@ -48,12 +40,12 @@ async def test_the_loop_prunes_at_start_then_on_its_interval(
     caplog.set_level(logging.INFO, logger="bot.services.housekeeping")
     task = asyncio.create_task(keeper.run(stop))
     try:
-        await until(lambda: keeper.passes >= 1, "the pass at start")
+        await until(lambda: keeper.passes >= 1, what="the pass at start")
         assert count("ssphub_pruned_rows_total", {"table": "handled_event"}) == 1
         await claim(db, fake_clock, "$second")
         fake_clock.advance(3 * 3600)
         passes = keeper.passes
-        await until(lambda: keeper.passes >= passes + 2, "two passes on the interval")
+        await until(lambda: keeper.passes >= passes + 2, what="two passes on the interval")
         assert count("ssphub_pruned_rows_total", {"table": "handled_event"}) == 2
     finally:
         await halt(stop, task, 5)
@@ -81,7 +73,7 @@ async def test_a_failed_pass_is_logged_and_the_loop_goes_on(
     stop = asyncio.Event()
     task = asyncio.create_task(keeper.run(stop))
     try:
-        await until(lambda: failures >= 2, "a second try")
+        await until(lambda: failures >= 2, what="a second try")
     finally:
         await halt(stop, task, 5)
     assert "housekeeping pass failed" in caplog.text
